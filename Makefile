@@ -1,0 +1,63 @@
+# CivicStat: `make demo` sets up and serves the Kansas City demo; `make test` runs the whole suite.
+SHELL := /bin/bash
+PY := .venv/bin/python
+MANAGE := $(PY) manage.py
+HOST ?= 127.0.0.1
+PORT ?= 8000
+VENDOR := civicstat/static/vendor
+
+.PHONY: demo serve setup python frontend static migrate test test-fast lint format bench bench-ingest clean
+
+demo: setup migrate  ## Install everything, load the Kansas City demo, serve it with a worker
+	$(MANAGE) load_demo
+	$(MAKE) serve
+
+serve:  ## Serve on http://$(HOST):$(PORT) with gunicorn, and run the task worker beside it
+	@echo "CivicStat is starting on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
+	@trap 'kill 0' EXIT INT TERM; \
+	  $(MANAGE) db_worker & \
+	  .venv/bin/gunicorn civicstat.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile -
+
+setup: python frontend static
+
+python: .venv/.synced
+.venv/.synced: pyproject.toml uv.lock
+	@command -v uv >/dev/null || python3 -m pip install --quiet uv
+	uv sync --frozen
+	@touch $@
+
+frontend: node_modules/.package-lock.json $(VENDOR)/.copied
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+$(VENDOR)/.copied: node_modules/.package-lock.json
+	mkdir -p $(VENDOR)/leaflet
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/
+	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css node_modules/leaflet/dist/images $(VENDOR)/leaflet/
+	cp node_modules/axe-core/axe.min.js $(VENDOR)/
+	@touch $@
+
+static: python frontend
+	$(MANAGE) collectstatic --noinput -v0
+
+migrate: python
+	$(MANAGE) migrate --noinput -v0
+
+test: setup  ## The whole suite on both cores (set DATABASE_URL for PostgreSQL)
+	$(PY) -m pytest -n 2 -q
+
+lint: python
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy .
+
+format: python
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+
+bench: bench-ingest
+
+bench-ingest: setup  ## Import throughput and memory, SQLite and PostgreSQL, beside raw sqlite3
+	$(PY) bench/bench_ingest.py
+
+clean:
+	rm -rf .venv node_modules $(VENDOR) var

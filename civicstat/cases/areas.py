@@ -1,0 +1,65 @@
+"""Loading boundaries (council districts, neighborhoods) from GeoJSON."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import shapely
+from django.db import transaction
+from django.utils.text import slugify
+
+from civicstat.cases.models import Area
+
+
+class AreaFileError(ValueError):
+    pass
+
+
+def read_geojson(path: Path) -> dict[str, Any]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
+        data: dict[str, Any] = json.load(fh)
+    if data.get("type") != "FeatureCollection":
+        raise AreaFileError(f"{path.name}: expected a GeoJSON FeatureCollection")
+    return data
+
+
+def areas_load(*, path: Path, kind: str, name_field: str, code_field: str = "",
+               name_format: str = "{}") -> tuple[int, int]:  # fmt: skip
+    """Create or update one Area per named feature. Returns (loaded, skipped without a name).
+
+    Invalid polygons are repaired rather than refused: city boundary files often have them.
+    """
+    data = read_geojson(path)
+    features = data.get("features", [])
+    if features and name_field not in (features[0].get("properties") or {}):
+        available = ", ".join(sorted(features[0].get("properties") or {}))
+        raise AreaFileError(f"{path.name}: no property {name_field!r}; properties: {available}")
+    loaded = skipped = 0
+    with transaction.atomic():
+        for feature in features:
+            props = feature.get("properties") or {}
+            raw_name = props.get(name_field)
+            if raw_name in (None, "") or not feature.get("geometry"):
+                skipped += 1
+                continue
+            if isinstance(raw_name, float) and raw_name.is_integer():
+                raw_name = int(raw_name)
+            name = name_format.format(raw_name)
+            geometry = shapely.geometry.shape(feature["geometry"])
+            if not geometry.is_valid:
+                geometry = shapely.make_valid(geometry)
+            Area.objects.update_or_create(
+                kind=kind,
+                slug=slugify(name)[:50],
+                defaults={
+                    "name": name,
+                    "code": str(props.get(code_field, "")) if code_field else "",
+                    "geometry": shapely.geometry.mapping(geometry),
+                },
+            )
+            loaded += 1
+    return loaded, skipped

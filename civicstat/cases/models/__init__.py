@@ -1,0 +1,38 @@
+"""The data core: layers, departments, services, areas, cases and their history, and the rollups."""
+
+from __future__ import annotations
+
+from civicstat.cases.models.core import (
+    Area,
+    Case,
+    CaseArea,
+    CaseContact,
+    CaseEvent,
+    DataVersion,
+    Department,
+    DepartmentAlias,
+    EventKind,
+    Layer,
+    Service,
+    StatusGroup,
+    StatusMapping,
+)
+from civicstat.cases.models.rollups import DailyCaseCount, DailyCloseTime
+
+__all__ = [
+    "Area",
+    "Case",
+    "CaseArea",
+    "CaseContact",
+    "CaseEvent",
+    "DailyCaseCount",
+    "DailyCloseTime",
+    "DataVersion",
+    "Department",
+    "DepartmentAlias",
+    "EventKind",
+    "Layer",
+    "Service",
+    "StatusGroup",
+    "StatusMapping",
+]

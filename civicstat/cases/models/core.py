@@ -1,0 +1,267 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+
+class StatusGroup(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", "Opened"
+    STATUS_CHANGED = "status_changed", "Status changed"
+    NOTE = "note", "Note"
+    CLOSED = "closed", "Closed"
+    REOPENED = "reopened", "Reopened"
+
+
+class Layer(models.Model):
+    """A kind of case shown on its own: 311 requests, code violations, crime incidents."""
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=100, help_text='Plural, as on the map: "311 requests".')
+    noun = models.CharField(max_length=50, help_text='One item: "request", "violation".')
+    description = models.TextField(blank=True)
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order on pages.")
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StatusMapping(models.Model):
+    """How one layer's local status code reads to the public and whether it counts as open."""
+
+    layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="statuses")
+    code = models.CharField(max_length=50, help_text='As the source writes it: "RESOL".')
+    group = models.CharField(max_length=6, choices=StatusGroup.choices)
+    label = models.CharField(max_length=100, help_text='As residents read it: "Resolved".')
+
+    class Meta:
+        ordering = ["layer", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["layer", "code"], name="status_code_unique_per_layer")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} → {self.label} ({self.group})"
+
+
+class Department(models.Model):
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=150, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DepartmentAlias(models.Model):
+    """Another spelling a source uses for a department ("Parks & Rec" for "Parks and Rec")."""
+
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="aliases")
+    name = models.CharField(max_length=150, unique=True)
+
+    class Meta:
+        verbose_name_plural = "department aliases"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Service(models.Model):
+    """A request type: what a case is about."""
+
+    layer = models.ForeignKey(Layer, on_delete=models.PROTECT, related_name="services")
+    code = models.CharField(max_length=100)
+    name = models.CharField(max_length=255)
+    group = models.CharField(max_length=150, blank=True, help_text="Service group or category.")
+    description = models.TextField(blank=True)
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.SET_NULL, related_name="services"
+    )
+    target_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Days the city aims to close a case of this type in."
+    )
+    private = models.BooleanField(
+        default=False,
+        help_text="Cases of a private service never appear in any public page, feed or API.",
+    )
+
+    class Meta:
+        ordering = ["layer", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["layer", "code"], name="service_code_unique_per_layer")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Area(models.Model):
+    """A council district, neighborhood or other boundary that cases fall in."""
+
+    kind = models.SlugField(help_text='"council-district", "neighborhood"…')
+    slug = models.SlugField()
+    name = models.CharField(max_length=150)
+    code = models.CharField(max_length=50, blank=True, help_text="The source's own id.")
+    geometry = models.JSONField(help_text="GeoJSON Polygon or MultiPolygon, WGS 84.")
+
+    class Meta:
+        ordering = ["kind", "name"]
+        constraints = [models.UniqueConstraint(fields=["kind", "slug"], name="area_unique_per_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+
+class CaseQuerySet(models.QuerySet["Case"]):
+    def public(self) -> CaseQuerySet:
+        """The one place private services are excluded: every public reader starts here."""
+        return self.exclude(service__private=True)
+
+
+class Case(models.Model):
+    """One request, violation or incident, as its source last described it."""
+
+    # No single-column indexes on the foreign keys: the composite indexes below lead with them,
+    # and every extra index slows the bulk upserts of an import.
+    layer = models.ForeignKey(Layer, on_delete=models.PROTECT, related_name="cases", db_index=False)
+    external_id = models.CharField(max_length=64, help_text="The id the source gives the case.")
+    service = models.ForeignKey(
+        Service, null=True, blank=True, on_delete=models.PROTECT, related_name="cases",
+        db_index=False,
+    )
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.PROTECT, related_name="cases",
+        db_index=False,
+    )
+    status = models.CharField(max_length=50, help_text="The source's local status code.")
+    status_group = models.CharField(max_length=6, choices=StatusGroup.choices)
+    description = models.TextField(blank=True)
+    address = models.CharField(max_length=255, blank=True)
+    zip_code = models.CharField(max_length=10, blank=True)
+    lat = models.FloatField(null=True, blank=True)
+    lon = models.FloatField(null=True, blank=True)
+    location_approximate = models.BooleanField(
+        default=False,
+        help_text="The source gave a placeholder point (such as City Hall), not the real place.",
+    )
+    h3_cell = models.BigIntegerField(null=True, blank=True, editable=False)
+    areas = models.ManyToManyField(Area, through="CaseArea", blank=True, related_name="cases")
+    requested_at = models.DateTimeField()
+    updated_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    expected_at = models.DateTimeField(null=True, blank=True)
+    channel = models.CharField(max_length=50, blank=True, help_text="Phone, web, app…")
+    attributes = models.JSONField(default=dict, blank=True)
+    # Derived at ingest in the city's time zone, because SQLite cannot convert zones in SQL and
+    # rollups group by local day; `close_bucket` is the close-time histogram bucket.
+    requested_day = models.DateField(editable=False)
+    closed_day = models.DateField(null=True, blank=True, editable=False)
+    close_bucket = models.SmallIntegerField(null=True, blank=True, editable=False)
+    # A fingerprint of the source's fields: a re-import skips a row whose fingerprint is unchanged.
+    fingerprint = models.BigIntegerField(default=0, editable=False)
+    ingested_at = models.DateTimeField(auto_now=True)
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["layer", "external_id"], name="case_unique_per_layer"),
+            models.CheckConstraint(
+                condition=Q(status_group__in=["open", "closed"]), name="case_status_group_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["layer", "status_group", "requested_at"]),
+            models.Index(fields=["service", "requested_at"]),
+            models.Index(fields=["department", "requested_at"]),
+            models.Index(fields=["-requested_at"], name="case_recent"),
+            models.Index(fields=["lat", "lon"]),
+            models.Index(fields=["h3_cell"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.layer.noun.capitalize()} {self.external_id}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("case-detail", args=[self.layer.slug, self.external_id])
+
+    @property
+    def status_label(self) -> str:
+        labels: dict[str, str] = getattr(self, "_status_labels", {})
+        return labels.get(self.status, self.status)
+
+    @property
+    def days_to_close(self) -> float | None:
+        if self.closed_at is None or self.status_group != StatusGroup.CLOSED:
+            return None
+        return max(0.0, (self.closed_at - self.requested_at).total_seconds() / 86400)
+
+
+class CaseArea(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, db_index=False)  # unique index leads
+    area = models.ForeignKey(Area, on_delete=models.CASCADE, db_index=False)  # (area, case) index
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["case", "area"], name="case_area_unique")]
+        indexes = [models.Index(fields=["area", "case"])]
+
+
+class CaseEvent(models.Model):
+    """One step in a case's history. Ids only grow, so a reader can resume after the last it saw."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events", db_index=False)
+    kind = models.CharField(max_length=20, choices=EventKind.choices)
+    at = models.DateTimeField(help_text="When it happened, by the source's clock.")
+    status_from = models.CharField(max_length=50, blank=True)
+    status_to = models.CharField(max_length=50, blank=True)
+    note = models.TextField(blank=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["case", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class CaseContact(models.Model):
+    """The reporter's contact details. Personal data: kept apart, never in any public output."""
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="contact")
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    device_id = models.CharField(max_length=100, blank=True)
+    account_id = models.CharField(max_length=100, blank=True)
+
+    def __str__(self) -> str:
+        return f"Contact for case {self.case_id}"
+
+    def __repr__(self) -> str:
+        # Keep personal data out of tracebacks and debug logs.
+        return f"<CaseContact case={self.case_id}>"
+
+
+class DataVersion(models.Model):
+    """A counter bumped whenever cases change: the key for caches and ETags of public pages."""
+
+    version = models.BigIntegerField(default=0)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.pk = 1
+        super().save(*args, **kwargs)

@@ -1,0 +1,59 @@
+"""Rollups: what dashboards, department figures and measures read instead of scanning cases.
+
+They are derived data, rebuilt by `manage.py rebuild_rollups`, so their dimension columns are plain
+integers rather than foreign keys, with 0 meaning "none" (a case with no service) or, for `area_id`,
+"all areas": a case counts once in the area-0 rows and once more in the rows of each area it lies in.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+DIMENSIONS = ("day", "layer_id", "service_id", "department_id", "area_id")
+
+
+class DailyCaseCount(models.Model):
+    """Cases opened on `day` (by current status group), and cases closed on `day`."""
+
+    day = models.DateField()
+    layer_id = models.PositiveIntegerField()
+    service_id = models.PositiveIntegerField()
+    department_id = models.PositiveIntegerField()
+    area_id = models.PositiveIntegerField()
+    status_group = models.CharField(max_length=6)
+    opened = models.IntegerField(default=0)
+    closed = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[*DIMENSIONS, "status_group"], name="daily_case_count_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["area_id", "layer_id", "day"]),
+            models.Index(fields=["area_id", "department_id", "day"]),
+            models.Index(fields=["area_id", "service_id", "day"]),
+        ]
+
+
+class DailyCloseTime(models.Model):
+    """How many cases closed on `day` took a time falling in histogram `bucket` to close."""
+
+    day = models.DateField()
+    layer_id = models.PositiveIntegerField()
+    service_id = models.PositiveIntegerField()
+    department_id = models.PositiveIntegerField()
+    area_id = models.PositiveIntegerField()
+    bucket = models.SmallIntegerField()
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=[*DIMENSIONS, "bucket"], name="daily_close_time_unique")
+        ]
+        indexes = [
+            models.Index(fields=["area_id", "layer_id", "day"]),
+            models.Index(fields=["area_id", "department_id", "day"]),
+            models.Index(fields=["area_id", "service_id", "day"]),
+        ]

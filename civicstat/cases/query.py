@@ -1,0 +1,236 @@
+"""The one query builder for cases: filters in, queryset out.
+
+Every reader of cases (pages, APIs, feeds, measures) builds a `CaseFilter` and asks `cases()` or,
+for counts and close times, `rollup_rows()`. Private services are excluded here and nowhere else,
+so a filter means the same thing everywhere and nothing private leaks through a new page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from civicstat.cases.models import (
+    Area,
+    Case,
+    DailyCaseCount,
+    DailyCloseTime,
+    Department,
+    Layer,
+    Service,
+    StatusGroup,
+)
+
+
+class FilterError(ValueError):
+    """A filter value that names nothing or cannot be read; the message says what would work."""
+
+
+@dataclass
+class CaseFilter:
+    layers: list[str] = field(default_factory=list)  # layer slugs
+    services: list[str] = field(default_factory=list)  # service codes
+    service_groups: list[str] = field(default_factory=list)
+    departments: list[str] = field(default_factory=list)  # department slugs
+    status_group: str = ""  # "open", "closed" or "" for both
+    statuses: list[str] = field(default_factory=list)  # local status codes
+    requested_from: date | None = None  # inclusive, local days
+    requested_to: date | None = None  # inclusive
+    closed_from: date | None = None
+    closed_to: date | None = None
+    areas: list[int] = field(default_factory=list)  # Area ids
+    bbox: tuple[float, float, float, float] | None = None  # west, south, east, north
+    text: str = ""
+    include_private: bool = False  # staff views only; never set from a public query string
+
+    def is_empty(self) -> bool:
+        return all(not getattr(self, f.name) for f in fields(self))
+
+
+def _local_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
+def cases(f: CaseFilter) -> QuerySet[Case]:
+    """The cases matching `f`, private services excluded unless `f.include_private`."""
+    qs = Case.objects.all() if f.include_private else Case.objects.public()
+    if f.layers:
+        qs = qs.filter(layer__slug__in=f.layers)
+    if f.services:
+        qs = qs.filter(service__code__in=f.services)
+    if f.service_groups:
+        qs = qs.filter(service__group__in=f.service_groups)
+    if f.departments:
+        qs = qs.filter(department__slug__in=f.departments)
+    if f.status_group:
+        qs = qs.filter(status_group=f.status_group)
+    if f.statuses:
+        qs = qs.filter(status__in=f.statuses)
+    if f.requested_from:
+        qs = qs.filter(requested_at__gte=_local_start(f.requested_from))
+    if f.requested_to:
+        qs = qs.filter(requested_at__lt=_local_start(f.requested_to + timedelta(days=1)))
+    if f.closed_from:
+        qs = qs.filter(closed_at__gte=_local_start(f.closed_from))
+    if f.closed_to:
+        qs = qs.filter(closed_at__lt=_local_start(f.closed_to + timedelta(days=1)))
+    if f.areas:
+        qs = qs.filter(areas__in=f.areas)
+    if f.bbox:
+        west, south, east, north = f.bbox
+        qs = qs.filter(lat__gte=south, lat__lte=north, lon__gte=west, lon__lte=east)
+    if f.text:
+        qs = qs.filter(Q(description__icontains=f.text) | Q(address__icontains=f.text))
+    return qs
+
+
+def rollup_rows(
+    f: CaseFilter, model: type[DailyCaseCount] | type[DailyCloseTime] = DailyCaseCount
+) -> QuerySet[Any]:
+    """The rollup rows that sum to the same figures `cases(f)` would give, without scanning cases.
+
+    Rollups know layer, service, department, area, status group and days; a filter on anything else
+    (text, bbox, local status, closed dates) cannot be answered from them and raises FilterError.
+    """
+    if f.text or f.bbox or f.statuses or f.closed_from or f.closed_to:
+        raise FilterError("text, bbox, local status and closed-date filters need the cases table")
+    if len(f.areas) > 1 and Area.objects.filter(id__in=f.areas).values("kind").distinct().count() > 1:
+        raise FilterError("rollups can combine areas of one kind only (they may overlap otherwise)")
+    qs = model.objects.filter(area_id__in=f.areas) if f.areas else model.objects.filter(area_id=0)
+    if not f.include_private:
+        private = list(Service.objects.filter(private=True).values_list("id", flat=True))
+        if private:
+            qs = qs.exclude(service_id__in=private)
+    if f.layers:
+        qs = qs.filter(layer_id__in=Layer.objects.filter(slug__in=f.layers).values("id"))
+    if f.services or f.service_groups:
+        svc = Service.objects.all()
+        if f.services:
+            svc = svc.filter(code__in=f.services)
+        if f.service_groups:
+            svc = svc.filter(group__in=f.service_groups)
+        qs = qs.filter(service_id__in=list(svc.values_list("id", flat=True)))
+    if f.departments:
+        depts = Department.objects.filter(slug__in=f.departments).values_list("id", flat=True)
+        qs = qs.filter(department_id__in=list(depts))
+    if f.status_group:
+        if model is DailyCloseTime:
+            if f.status_group != StatusGroup.CLOSED:
+                return qs.none()
+        else:
+            qs = qs.filter(status_group=f.status_group)
+    if f.requested_from:
+        qs = qs.filter(day__gte=f.requested_from)
+    if f.requested_to:
+        qs = qs.filter(day__lte=f.requested_to)
+    return qs
+
+
+# ---- Reading filters from a query string -------------------------------------------------------
+
+_PARAMS = {
+    "layer": "layers", "service": "services", "service_group": "service_groups",
+    "department": "departments", "status": "status_group", "local_status": "statuses",
+    "since": "requested_from", "until": "requested_to", "closed_since": "closed_from",
+    "closed_until": "closed_to", "area": "areas", "bbox": "bbox", "q": "text", "days": "days",
+}  # fmt: skip
+PARAMETERS = tuple(_PARAMS)
+
+
+def _values(query: Mapping[str, Any], name: str) -> list[str]:
+    raw = query.getlist(name) if hasattr(query, "getlist") else [query.get(name)]
+    out: list[str] = []
+    for item in raw:
+        if item is None:
+            continue
+        out.extend(part.strip() for part in str(item).split(",") if part.strip())
+    return out
+
+
+def _date(name: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise FilterError(f"{name}={text!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+def _known(name: str, given: list[str], known: set[str]) -> list[str]:
+    unknown = [g for g in given if g not in known]
+    if unknown:
+        listed = ", ".join(sorted(known)[:30]) or "none yet"
+        raise FilterError(f"unknown {name} {', '.join(map(repr, unknown))}; known: {listed}")
+    return given
+
+
+def parse_filters(query: Mapping[str, Any]) -> CaseFilter:
+    """A CaseFilter from request parameters, checking every value; raises FilterError."""
+    f = CaseFilter()
+    if layers := _values(query, "layer"):
+        f.layers = _known("layer", layers, set(Layer.objects.values_list("slug", flat=True)))
+    if services := _values(query, "service"):
+        known = set(Service.objects.filter(private=False).values_list("code", flat=True))
+        f.services = _known("service", services, known)
+    if groups := _values(query, "service_group"):
+        known = set(Service.objects.filter(private=False).values_list("group", flat=True))
+        f.service_groups = _known("service group", groups, known)
+    if departments := _values(query, "department"):
+        known = set(Department.objects.values_list("slug", flat=True))
+        f.departments = _known("department", departments, known)
+    if status := _values(query, "status"):
+        if len(status) != 1 or status[0] not in ("open", "closed", "all"):
+            raise FilterError("status must be open, closed or all")
+        f.status_group = "" if status[0] == "all" else status[0]
+    f.statuses = _values(query, "local_status")
+    for param in ("since", "until", "closed_since", "closed_until"):
+        if value := _values(query, param):
+            setattr(f, _PARAMS[param], _date(param, value[0]))
+    if days := _values(query, "days"):
+        if not days[0].isdigit() or not 0 < int(days[0]) <= 36600:
+            raise FilterError("days must be a whole number of days from 1 to 36600")
+        f.requested_from = timezone.localdate() - timedelta(days=int(days[0]) - 1)
+    if f.requested_from and f.requested_to and f.requested_from > f.requested_to:
+        raise FilterError("since must not be after until")
+    if areas := _values(query, "area"):
+        f.areas = _parse_areas(areas)
+    if bbox := _values(query, "bbox"):
+        f.bbox = _parse_bbox(bbox)
+    f.text = " ".join(_values(query, "q"))[:200]
+    return f
+
+
+def _parse_areas(given: list[str]) -> list[int]:
+    """Areas as ids or as kind:slug ("neighborhood:longfellow")."""
+    ids: list[int] = []
+    for item in given:
+        kind, sep, slug = item.partition(":")
+        if sep:
+            area_id = Area.objects.filter(kind=kind, slug=slug).values_list("id", flat=True).first()
+        elif item.isdigit():
+            area_id = Area.objects.filter(id=int(item)).values_list("id", flat=True).first()
+        else:
+            area_id = None
+        if area_id is None:
+            raise FilterError(f"unknown area {item!r}; give an id or kind:slug such as "
+                              "council-district:district-3")  # fmt: skip
+        ids.append(area_id)
+    return ids
+
+
+def _parse_bbox(parts: list[str]) -> tuple[float, float, float, float]:
+    message = "bbox must be four numbers west,south,east,north (longitude, latitude)"
+    if len(parts) != 4:
+        raise FilterError(message)
+    try:
+        west, south, east, north = (float(p) for p in parts)
+    except ValueError:
+        raise FilterError(message) from None
+    if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
+        raise FilterError(message + ", with west <= east and south <= north")
+    return (west, south, east, north)

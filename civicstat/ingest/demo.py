@@ -1,0 +1,36 @@
+"""The Kansas City demo: its boundaries and 80,203 real 311 cases, shipped in `demo/kansas-city/`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from django.conf import settings
+
+from civicstat.cases.areas import areas_load
+from civicstat.cases.models import Area
+from civicstat.ingest.importer import import_file
+from civicstat.ingest.mapping import load_profile
+from civicstat.ingest.models import ImportRun
+
+DEMO_DIR = Path(settings.BASE_DIR) / "demo" / "kansas-city"
+CASES_FILE = DEMO_DIR / "kcmo311_2007_2020_80k.csv.gz"
+DISTRICTS_FILE = DEMO_DIR / "council_districts_2012.geojson.gz"
+NEIGHBORHOODS_FILE = DEMO_DIR / "neighborhoods_246.geojson.gz"
+
+
+def demo_load(
+    *, force: bool = False, cases_file: Path = CASES_FILE,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportRun | None:  # fmt: skip
+    """Load the demo; returns the import run, or None when it was already loaded."""
+    if force or not Area.objects.filter(kind="council-district").exists():
+        areas_load(path=DISTRICTS_FILE, kind="council-district", name_field="DISTRICT",
+                   code_field="DISTRICT", name_format="District {}")  # fmt: skip
+    if force or not Area.objects.filter(kind="neighborhood").exists():
+        areas_load(path=NEIGHBORHOODS_FILE, kind="neighborhood", name_field="nbhname",
+                   code_field="nbhid")  # fmt: skip
+    done = ImportRun.objects.filter(file_name=cases_file.name, state=ImportRun.State.DONE)
+    if done.exists() and not force:
+        return None
+    return import_file(path=cases_file, profile=load_profile(name="kansas-city"), progress=progress)
