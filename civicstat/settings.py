@@ -1,7 +1,7 @@
 """CivicStat settings: one file, every knob an environment variable with a safe default.
 
-See README.md ("Configuration") for the list; `civicstat/tests/test_docs.py` fails when a setting read
-here is missing from it.
+See README.md ("Configuration") for the list; `tests/test_docs.py` fails when a setting read here
+is missing from it.
 """
 
 from __future__ import annotations
@@ -80,21 +80,28 @@ DATABASE_URL = envstr("DATABASE_URL", "")
 if not DATABASE_URL:
     VAR_DIR.mkdir(exist_ok=True)
     DATABASE_URL = f"sqlite:///{VAR_DIR / 'civicstat.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("CONN_MAX_AGE", "0"))}
+DATABASES = {
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("CONN_MAX_AGE", "0"))
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions and a busy timeout let the web process, the worker and an import share
     # one SQLite file without "database is locked" errors; WAL lets readers run beside a writer.
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-64000;",
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-64000;"
+        ),
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": envstr("REDIS_URL", "")}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": envstr("REDIS_URL", ""),
+        }
         if envstr("REDIS_URL", "")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -123,11 +130,20 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_MANIFEST_STRICT = False
 
-EMAIL_HOST = envstr("EMAIL_HOST", "127.0.0.1")
-EMAIL_PORT = envint("EMAIL_PORT", "25")
-EMAIL_HOST_USER = envstr("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = envstr("EMAIL_HOST_PASSWORD", "")
-EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "False")
+# Outgoing mail over SMTP (Django 6.1's MAILERS; the environment keeps the familiar names).
+MAILERS = {
+    "default": {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": envstr("EMAIL_HOST", "127.0.0.1"),
+            "port": envint("EMAIL_PORT", "25"),
+            "username": envstr("EMAIL_HOST_USER", ""),
+            "password": envstr("EMAIL_HOST_PASSWORD", ""),
+            "use_tls": envbool("EMAIL_USE_TLS", "False"),
+            "timeout": envint("EMAIL_TIMEOUT", "20"),
+        },
+    }
+}
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "CivicStat <civicstat@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -20,7 +20,7 @@ class AreaFileError(ValueError):
 
 def read_geojson(path: Path) -> dict[str, Any]:
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
+    with opener(path, "rt", encoding="utf-8") as fh:
         data: dict[str, Any] = json.load(fh)
     if data.get("type") != "FeatureCollection":
         raise AreaFileError(f"{path.name}: expected a GeoJSON FeatureCollection")

@@ -101,7 +101,10 @@ def rollup_rows(
     """
     if f.text or f.bbox or f.statuses or f.closed_from or f.closed_to:
         raise FilterError("text, bbox, local status and closed-date filters need the cases table")
-    if len(f.areas) > 1 and Area.objects.filter(id__in=f.areas).values("kind").distinct().count() > 1:
+    if (
+        len(f.areas) > 1
+        and Area.objects.filter(id__in=f.areas).values("kind").distinct().count() > 1
+    ):
         raise FilterError("rollups can combine areas of one kind only (they may overlap otherwise)")
     qs = model.objects.filter(area_id__in=f.areas) if f.areas else model.objects.filter(area_id=0)
     if not f.include_private:
@@ -125,7 +128,7 @@ def rollup_rows(
             if f.status_group != StatusGroup.CLOSED:
                 return qs.none()
         else:
-            qs = qs.filter(status_group=f.status_group)
+            qs = qs.filter(**{"status_group": f.status_group})
     if f.requested_from:
         qs = qs.filter(day__gte=f.requested_from)
     if f.requested_to:

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import date
+from typing import Any
 
 from django.db import connection, transaction
 
 from civicstat.cases.models import CaseArea, DailyCaseCount, DailyCloseTime
-from civicstat.cases.models.core import Case, StatusGroup
+from civicstat.cases.models.core import Case
 
 CountKey = tuple[date, int, int, int, int, str]  # day, layer, service, department, area, group
 CloseKey = tuple[date, int, int, int, int, int]  # day, layer, service, department, area, bucket
@@ -43,7 +44,9 @@ class RollupDelta:
         """Count one case in (sign=1) or out of (sign=-1) every rollup row it belongs to."""
         service, department = service_id or 0, department_id or 0
         for area in (0, *area_ids):
-            self.counts[(requested_day, layer_id, service, department, area, status_group)][0] += sign
+            self.counts[(requested_day, layer_id, service, department, area, status_group)][0] += (
+                sign
+            )
             if closed_day is not None:
                 key = (closed_day, layer_id, service, department, area, status_group)
                 self.counts[key][1] += sign
@@ -53,8 +56,8 @@ class RollupDelta:
 
     def apply(self, day: Callable[[date], object] = connection.ops.adapt_datefield_value) -> None:
         """Upsert the deltas; drop rows that fell to zero so rollups equal a rebuild exactly."""
-        counts = [(*k, v[0], v[1]) for k, v in self.counts.items() if v[0] or v[1]]
-        closes = [(*k, v) for k, v in self.close_times.items() if v]
+        counts: list[Any] = [(*k, v[0], v[1]) for k, v in self.counts.items() if v[0] or v[1]]
+        closes: list[Any] = [(*k, v) for k, v in self.close_times.items() if v]
         with connection.cursor() as cursor:
             if counts:
                 table = DailyCaseCount._meta.db_table
@@ -64,7 +67,7 @@ class RollupDelta:
                     " ON CONFLICT (day, layer_id, service_id, department_id, area_id, status_group)"
                     f" DO UPDATE SET opened = {table}.opened + excluded.opened,"
                     f" closed = {table}.closed + excluded.closed",
-                    [(day(r[0]), *r[1:]) for r in counts],
+                    _rows(counts, day),
                 )
                 gone = [r[:6] for r in counts if r[6] < 0 or r[7] < 0]
                 if gone:
@@ -72,7 +75,7 @@ class RollupDelta:
                         f"DELETE FROM {table} WHERE day = %s AND layer_id = %s AND service_id = %s"
                         " AND department_id = %s AND area_id = %s AND status_group = %s"
                         " AND opened = 0 AND closed = 0",
-                        [(day(r[0]), *r[1:]) for r in gone],
+                        _rows(gone, day),
                     )
             if closes:
                 table = DailyCloseTime._meta.db_table
@@ -81,17 +84,21 @@ class RollupDelta:
                     " bucket, count) VALUES (%s, %s, %s, %s, %s, %s, %s)"
                     " ON CONFLICT (day, layer_id, service_id, department_id, area_id, bucket)"
                     f" DO UPDATE SET count = {table}.count + excluded.count",
-                    [(day(r[0]), *r[1:]) for r in closes],
+                    _rows(closes, day),
                 )
                 gone_c = [r[:6] for r in closes if r[6] < 0]
                 if gone_c:
                     cursor.executemany(
                         f"DELETE FROM {table} WHERE day = %s AND layer_id = %s AND service_id = %s"
                         " AND department_id = %s AND area_id = %s AND bucket = %s AND count = 0",
-                        [(day(r[0]), *r[1:]) for r in gone_c],
+                        _rows(gone_c, day),
                     )
         self.counts.clear()
         self.close_times.clear()
+
+
+def _rows(rows: list[Any], day: Callable[[date], object]) -> list[Any]:
+    return [(day(r[0]), *r[1:]) for r in rows]
 
 
 def rebuild() -> tuple[int, int]:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Field
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -44,8 +44,14 @@ _SOURCE_FIELDS = (
     "address", "zip_code", "lat", "lon", "location_approximate", "requested_at", "updated_at",
     "closed_at", "expected_at", "channel", "attributes",
 )  # fmt: skip
-_DERIVED_FIELDS = ("h3_cell", "requested_day", "closed_day", "close_bucket", "fingerprint",
-                   "ingested_at")
+_DERIVED_FIELDS = (
+    "h3_cell",
+    "requested_day",
+    "closed_day",
+    "close_bucket",
+    "fingerprint",
+    "ingested_at",
+)
 
 
 def area_index() -> PolygonIndex:
@@ -110,8 +116,13 @@ def services_ensure(
     if missing:
         Service.objects.bulk_create(
             [
-                Service(layer=layer, code=code, name=wanted[code][0] or code,
-                        group=wanted[code][1], department_id=wanted[code][2])  # fmt: skip
+                Service(
+                    layer=layer,
+                    code=code,
+                    name=wanted[code][0] or code,
+                    group=wanted[code][1],
+                    department_id=wanted[code][2],
+                )  # fmt: skip
                 for code in missing
             ],
             ignore_conflicts=True,
@@ -143,6 +154,8 @@ class _Derived:
     """The columns computed from a record: local days, close bucket, cell, areas, fingerprint."""
 
     __slots__ = ("area_ids", "cell", "close_bucket", "closed_day", "fingerprint", "requested_day")
+    closed_day: date | None
+    close_bucket: int | None
 
     def __init__(self, r: CaseRecord, zone: ZoneInfo, area_ids: list[int]) -> None:
         located = r.lat is not None and r.lon is not None and not r.location_approximate
@@ -209,7 +222,9 @@ def case_upsert(
     zone = ZoneInfo(settings.TIME_ZONE)
     index = areas if areas is not None else area_index()
     area_lists = index.containing([r.lat for r in records], [r.lon for r in records])
-    derived = {r.external_id: _Derived(r, zone, a) for r, a in zip(records, area_lists, strict=True)}
+    derived = {
+        r.external_id: _Derived(r, zone, a) for r, a in zip(records, area_lists, strict=True)
+    }
 
     now = timezone.now()
     ops = connection.ops
@@ -243,7 +258,7 @@ def case_upsert(
         adapt = _Adapt()
         now_value = adapt.dt(now)
 
-        def values(r: CaseRecord) -> list[object]:
+        def values(r: CaseRecord) -> list[Any]:
             d = derived[r.external_id]
             return [
                 r.external_id, r.service_id, r.department_id, r.status, r.status_group,
@@ -254,9 +269,9 @@ def case_upsert(
                 d.fingerprint, now_value,
             ]  # fmt: skip
 
-        columns = [Case._meta.get_field(f).column for f in (*_SOURCE_FIELDS, *_DERIVED_FIELDS)]
+        columns = [_column(f) for f in (*_SOURCE_FIELDS, *_DERIVED_FIELDS)]
         delta = RollupDelta()
-        events: list[tuple[object, ...]] = []
+        events: list[tuple[Any, ...]] = []
         links: list[tuple[int, int]] = []
 
         if new:
@@ -303,7 +318,8 @@ def case_upsert(
                     links.extend((case_id, a) for a in set(d.area_ids) - before)
                 delta.add_case(sign=-1, layer_id=layer.id, service_id=svc, department_id=dept,
                                area_ids=before, status_group=group,
-                               requested_day=_as_date(rday), closed_day=_as_date(cday),
+                               requested_day=_as_date(rday) or d.requested_day,
+                               closed_day=_as_date(cday),
                                close_bucket=bucket)  # fmt: skip
                 delta.add_case(sign=1, layer_id=layer.id, service_id=r.service_id,
                                department_id=r.department_id, area_ids=d.area_ids,
@@ -323,11 +339,14 @@ def case_upsert(
                 f"INSERT INTO {CaseArea._meta.db_table} (case_id, area_id) VALUES (%s, %s)", links
             )
         if events:
+            event_rows: list[Any] = [
+                (e[0], e[1], adapt.dt(e[2]), e[3], e[4], now_value) for e in events
+            ]
             cursor.executemany(
                 f"INSERT INTO {CaseEvent._meta.db_table}"
                 " (case_id, kind, at, status_from, status_to, note, recorded_at)"
                 " VALUES (%s, %s, %s, %s, %s, '', %s)",
-                [(e[0], e[1], adapt.dt(e[2]), e[3], e[4], now_value) for e in events],  # type: ignore[arg-type]
+                event_rows,
             )
         result.events = len(events)
         delta.apply(adapt.day)
@@ -335,9 +354,15 @@ def case_upsert(
     return result
 
 
+def _column(name: str) -> str:
+    field = Case._meta.get_field(name)
+    assert isinstance(field, Field)  # noqa: S101 - every name above is a concrete column
+    return str(field.column)
+
+
 def _transition_event(
     case_id: int, old_status: str, old_group: str, r: CaseRecord, now: datetime
-) -> tuple[object, ...]:
+) -> tuple[Any, ...]:
     if old_group == StatusGroup.OPEN and r.status_group == StatusGroup.CLOSED:
         return (case_id, EventKind.CLOSED.value, r.closed_at or r.updated_at or now, old_status,
                 r.status)  # fmt: skip

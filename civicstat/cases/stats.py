@@ -34,8 +34,11 @@ def layer_totals(f: CaseFilter | None = None) -> list[LayerTotals]:
     for row in rows:
         by_layer.setdefault(row["layer_id"], {})[row["status_group"]] = row["n"]
     return [
-        LayerTotals(layer, by_layer.get(layer.id, {}).get("open", 0),
-                    by_layer.get(layer.id, {}).get("closed", 0))  # fmt: skip
+        LayerTotals(
+            layer,
+            by_layer.get(layer.id, {}).get("open", 0),
+            by_layer.get(layer.id, {}).get("closed", 0),
+        )  # fmt: skip
         for layer in Layer.objects.all()
     ]
 
@@ -44,7 +47,10 @@ def median_days_to_close(f: CaseFilter) -> float | None:
     """Median days from opened to closed of the cases `f` selects that closed, from histograms."""
     counts = {
         row["bucket"]: row["n"]
-        for row in rollup_rows(f, DailyCloseTime).values("bucket").annotate(n=Sum("count")).order_by()
+        for row in rollup_rows(f, DailyCloseTime)
+        .values("bucket")
+        .annotate(n=Sum("count"))
+        .order_by()
     }
     seconds = median(counts)
     return None if seconds is None else seconds / 86400

@@ -8,8 +8,8 @@ from civicstat.ingest.models import ImportRun, RejectedRow
 class RejectedRowInline(admin.TabularInline[RejectedRow, ImportRun]):
     model = RejectedRow
     extra = 0
-    fields = ["line", "external_id", "reason"]
-    readonly_fields = fields
+    fields = ("line", "external_id", "reason")
+    readonly_fields = ("line", "external_id", "reason")
     can_delete = False
     max_num = 0
     show_change_link = True

@@ -1,4 +1,4 @@
-"""The Kansas City demo: its boundaries and 80,203 real 311 cases, shipped in `demo/kansas-city/`."""
+"""The Kansas City demo: boundaries and 80,203 real 311 cases, shipped in `demo/kansas-city/`."""
 
 from __future__ import annotations
 

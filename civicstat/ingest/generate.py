@@ -9,8 +9,8 @@ the same `kansas-city` import profile as the real file. The same seed gives the 
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
-import io
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,27 +18,37 @@ from pathlib import Path
 import numpy as np
 
 from civicstat.ingest.demo import CASES_FILE
+from civicstat.lib.timeparse import compile_parser
 
-_KEEP = ("SOURCE", "DEPARTMENT", "WORK GROUP", "REQUEST TYPE", "CATEGORY", "TYPE", "DETAIL",
-         "STATUS", "EXCEEDED EST TIMEFRAME", "STREET ADDRESS", "ZIP CODE", "PARCEL ID NO")  # fmt: skip
+_KEEP = (
+    "SOURCE", "DEPARTMENT", "WORK GROUP", "REQUEST TYPE", "CATEGORY", "TYPE", "DETAIL",
+    "STATUS", "EXCEEDED EST TIMEFRAME", "STREET ADDRESS", "ZIP CODE", "PARCEL ID NO",
+)  # fmt: skip
 _START = datetime(2007, 1, 1)  # noqa: DTZ001 - local wall-clock times, as KC writes them
 _SPAN_DAYS = (datetime(2020, 8, 31) - _START).days  # noqa: DTZ001
 
 
-def _templates(source: Path) -> tuple[list[str], list[list[str]], np.ndarray, np.ndarray, list[float | None]]:
+@functools.cache
+def _templates(
+    source: Path,
+) -> tuple[list[str], list[list[str]], np.ndarray, np.ndarray, list[float | None]]:
+    day = compile_parser("%m/%d/%Y")
     with gzip.open(source, "rt", encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh)
         header = next(reader)
         col = {name: i for i, name in enumerate(header)}
-        rows, lats, lons, days = [], [], [], []
+        rows: list[list[str]] = []
+        lats: list[float] = []
+        lons: list[float] = []
+        days: list[float | None] = []
         for values in reader:
             rows.append([values[col[k]] for k in _KEEP])
             lats.append(float(values[col["LATITUDE"]]))
             lons.append(float(values[col["LONGITUDE"]]))
             closed = values[col["CLOSED DATE"]]
             if closed:
-                opened = datetime.strptime(values[col["CREATION DATE"]], "%m/%d/%Y")  # noqa: DTZ007
-                days.append(float((datetime.strptime(closed, "%m/%d/%Y") - opened).days))  # noqa: DTZ007
+                opened = day(values[col["CREATION DATE"]])
+                days.append(float((day(closed) - opened).days))
             else:
                 days.append(None)
     return header, rows, np.array(lats), np.array(lons), days
@@ -54,8 +64,8 @@ def generate(
     rng = np.random.default_rng(seed)
     opener = gzip.open if output.suffix == ".gz" else open
     chunk = 100_000
-    with opener(output, "wt", encoding="utf-8", newline="") as raw:  # type: ignore[operator]
-        out = csv.writer(raw if isinstance(raw, io.TextIOBase) else raw)
+    with opener(output, "wt", encoding="utf-8", newline="") as raw:
+        out = csv.writer(raw)
         out.writerow(header)
         written = 0
         while written < count:
@@ -74,8 +84,10 @@ def generate(
                 line[col["CASE ID"]] = str(9_000_000_000 + written + j)
                 line[col["CREATION DATE"]] = opened.strftime("%m/%d/%Y")
                 line[col["CREATION TIME"]] = opened.strftime("%I:%M %p")
-                if days[k] is not None:
-                    line[col["CLOSED DATE"]] = (opened + timedelta(days=days[k])).strftime("%m/%d/%Y")  # type: ignore[arg-type]
+                took = days[k]
+                if took is not None:
+                    closed = opened + timedelta(days=took)
+                    line[col["CLOSED DATE"]] = closed.strftime("%m/%d/%Y")
                 line[col["LATITUDE"]] = f"{lats[k] + jitter_lat[j]:.6f}"
                 line[col["LONGITUDE"]] = f"{lons[k] + jitter_lon[j]:.6f}"
                 out.writerow(line)

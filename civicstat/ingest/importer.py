@@ -23,7 +23,7 @@ from civicstat.cases.services import (
 from civicstat.ingest.mapping import Profile
 from civicstat.ingest.models import ImportRun, RejectedRow
 from civicstat.ingest.normalize import Normalized, Reject, RowNormalizer
-from civicstat.ingest.readers import Row, RowReader
+from civicstat.ingest.readers import Row, RowReader, printable
 
 
 class _Resolver:
@@ -78,8 +78,9 @@ def import_file(
         normalize = RowNormalizer(profile, header, ZoneInfo(settings.TIME_ZONE), date_format)
         statuses = {code: (rule.group, rule.label) for code, rule in profile.statuses.items()}
         layers = {
-            slug: layer_ensure(slug=slug, name=spec.name, noun=spec.noun, position=spec.position,
-                               statuses=statuses)  # fmt: skip
+            slug: layer_ensure(
+                slug=slug, name=spec.name, noun=spec.noun, position=spec.position, statuses=statuses
+            )  # fmt: skip
             for slug, spec in profile.layers.items()
         }
         resolve = _Resolver(profile, layers)
@@ -133,6 +134,6 @@ def import_file(
 
 
 def _reject(run: ImportRun, row: Row, reason: str, id_column: int) -> RejectedRow:
-    external_id = row.values[id_column][:64] if len(row.values) > id_column else ""
+    external_id = printable(row.values[id_column][:64]) if len(row.values) > id_column else ""
     return RejectedRow(run=run, line=row.line, external_id=external_id, reason=reason[:500],
                        raw=row.raw())  # fmt: skip

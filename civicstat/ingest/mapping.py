@@ -18,7 +18,7 @@ from civicstat.lib.timeparse import DateFormatError, compile_parser
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
 
-# Case fields a profile can fill from a column. external_id, status and a requested time are required.
+# Case fields a profile can fill from a column; external_id, status and opening time are required.
 COLUMN_FIELDS = {
     "external_id": "the case's id in the source (required)",
     "status": "the local status code (required)",
@@ -184,7 +184,7 @@ def _parse(data: dict[str, Any], file: Path) -> Profile:
     for code, rule in data.get("statuses", {}).items():
         group = rule.get("group") if isinstance(rule, dict) else None
         if group not in ("open", "closed"):
-            raise ProfileError(f"{file}: status {code!r} needs group = \"open\" or \"closed\"")
+            raise ProfileError(f'{file}: status {code!r} needs group = "open" or "closed"')
         profile.statuses[str(code)] = StatusRule(group, str(rule.get("label", code)))
     if not profile.statuses:
         raise ProfileError(f"{file}: [statuses] must map each local status to open or closed")

@@ -93,7 +93,9 @@ class RowNormalizer:
                     try:
                         t = self.parse_time(clock)
                     except ValueError as exc:
-                        raise Reject(f"bad time in {p.columns['requested_time']!r}: {exc}") from None
+                        raise Reject(
+                            f"bad time in {p.columns['requested_time']!r}: {exc}"
+                        ) from None
                     requested = requested.replace(hour=t.hour, minute=t.minute, second=t.second)
         if requested is None:
             raise Reject("no date the case was opened")
@@ -126,8 +128,9 @@ class RowNormalizer:
             location_approximate=approximate,
             updated_at=self._when(values, "updated_at", self.parse_datetime, self.datetime_format),
             closed_at=closed,
-            expected_at=self._when(values, "expected_at", self.parse_datetime,
-                                   self.datetime_format),  # fmt: skip
+            expected_at=self._when(
+                values, "expected_at", self.parse_datetime, self.datetime_format
+            ),  # fmt: skip
             channel=self._get(values, "channel")[:50],
             attributes={k: v for k, i in self.attr if (v := values[i].strip())},
         )
@@ -152,8 +155,10 @@ class RowNormalizer:
         if p.bounds is not None:
             west, south, east, north = p.bounds
             if not (south <= lat <= north and west <= lon <= east):
-                raise Reject(f"the location ({lat}, {lon}) is outside the city "
-                             f"(west {west}, south {south}, east {east}, north {north})")  # fmt: skip
+                raise Reject(
+                    f"the location ({lat}, {lon}) is outside the city "
+                    f"(west {west}, south {south}, east {east}, north {north})"
+                )
         approximate = any(
             abs(lat - plat) < _PLACEHOLDER_TOLERANCE and abs(lon - plon) < _PLACEHOLDER_TOLERANCE
             for plat, plon in p.placeholders

@@ -47,7 +47,14 @@ class Row:
     problem: str = ""  # set when the row cannot be read at all
 
     def raw(self) -> str:
-        return "\t".join(self.values)[:2000]
+        return printable("\t".join(self.values)[:2000])
+
+
+def printable(text: str) -> str:
+    """Text safe to store: bytes that were not valid in the file's encoding become U+FFFD."""
+    if not _UNDECODABLE.search(text):
+        return text
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 class RowReader:

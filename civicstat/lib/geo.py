@@ -41,7 +41,9 @@ class PolygonIndex:
         shapely.prepare(self.geoms)
         self.tree = shapely.STRtree(self.geoms) if len(self.geoms) else None
 
-    def containing(self, lats: Sequence[float | None], lons: Sequence[float | None]) -> list[list[int]]:
+    def containing(
+        self, lats: Sequence[float | None], lons: Sequence[float | None]
+    ) -> list[list[int]]:
         """For each point, the ids of the polygons that contain it (empty for a missing point)."""
         result: list[list[int]] = [[] for _ in lats]
         if self.tree is None or not result:

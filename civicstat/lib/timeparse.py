@@ -1,9 +1,9 @@
 """Fast, strict parsing of the date and time formats that city exports use.
 
-`datetime.strptime` costs several microseconds a call; an import of millions of rows parses two or
-three dates per row, so each strftime-style format is compiled once into a regular expression.
-Parsing stays strict: "21/01/2022" does not match "%Y-%m-%d", which is how day-first files are caught
-instead of being silently misread.
+`datetime.strptime` costs several microseconds a call; an import of millions of rows parses two
+or three dates per row, so each strftime-style format is compiled once into a regular expression.
+Parsing stays strict: "21/01/2022" does not match "%Y-%m-%d", which is how day-first files are
+caught instead of being silently misread.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ _DIRECTIVES = {
     "m": r"(?P<m>\d{1,2})",
     "d": r"(?P<d>\d{1,2})",
     "H": r"(?P<H>\d{1,2})",
-    "I": r"(?P<I>\d{1,2})",
+    "I": r"(?P<I>0?[1-9]|1[0-2])",  # 1-12, as strptime: "13:05 AM" is refused, not read as 01:05
     "M": r"(?P<M>\d{2})",
     "S": r"(?P<S>\d{2})",
     "f": r"(?P<f>\d{1,6})",
@@ -26,8 +26,18 @@ _DIRECTIVES = {
 }
 
 # How each directive reads to a person, for error messages.
-_EXAMPLE = {"Y": "2024", "m": "01", "d": "31", "H": "13", "I": "01", "M": "05", "S": "09",
-            "f": "000000", "p": "PM", "z": "+00:00"}
+_EXAMPLE = {
+    "Y": "2024",
+    "m": "01",
+    "d": "31",
+    "H": "13",
+    "I": "01",
+    "M": "05",
+    "S": "09",
+    "f": "000000",
+    "p": "PM",
+    "z": "+00:00",
+}
 
 
 class DateFormatError(ValueError):
@@ -106,5 +116,7 @@ def combine(day: datetime, clock: datetime | None) -> datetime:
     """A date from one column and a time of day from another."""
     if clock is None:
         return day
-    return datetime.combine(date(day.year, day.month, day.day), time(clock.hour, clock.minute,
-                                                                      clock.second, clock.microsecond))
+    return datetime.combine(
+        date(day.year, day.month, day.day),
+        time(clock.hour, clock.minute, clock.second, clock.microsecond),
+    )

@@ -5,271 +5,554 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Case',
+            name="Case",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(help_text='The id the source gives the case.', max_length=64)),
-                ('status', models.CharField(help_text="The source's local status code.", max_length=50)),
-                ('status_group', models.CharField(choices=[('open', 'Open'), ('closed', 'Closed')], max_length=6)),
-                ('description', models.TextField(blank=True)),
-                ('address', models.CharField(blank=True, max_length=255)),
-                ('zip_code', models.CharField(blank=True, max_length=10)),
-                ('lat', models.FloatField(blank=True, null=True)),
-                ('lon', models.FloatField(blank=True, null=True)),
-                ('location_approximate', models.BooleanField(default=False, help_text='The source gave a placeholder point (such as City Hall), not the real place.')),
-                ('h3_cell', models.BigIntegerField(blank=True, editable=False, null=True)),
-                ('requested_at', models.DateTimeField()),
-                ('updated_at', models.DateTimeField(blank=True, null=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('expected_at', models.DateTimeField(blank=True, null=True)),
-                ('channel', models.CharField(blank=True, help_text='Phone, web, app…', max_length=50)),
-                ('attributes', models.JSONField(blank=True, default=dict)),
-                ('requested_day', models.DateField(editable=False)),
-                ('closed_day', models.DateField(blank=True, editable=False, null=True)),
-                ('close_bucket', models.SmallIntegerField(blank=True, editable=False, null=True)),
-                ('fingerprint', models.BigIntegerField(default=0, editable=False)),
-                ('ingested_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "external_id",
+                    models.CharField(help_text="The id the source gives the case.", max_length=64),
+                ),
+                (
+                    "status",
+                    models.CharField(help_text="The source's local status code.", max_length=50),
+                ),
+                (
+                    "status_group",
+                    models.CharField(
+                        choices=[("open", "Open"), ("closed", "Closed")], max_length=6
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                ("address", models.CharField(blank=True, max_length=255)),
+                ("zip_code", models.CharField(blank=True, max_length=10)),
+                ("lat", models.FloatField(blank=True, null=True)),
+                ("lon", models.FloatField(blank=True, null=True)),
+                (
+                    "location_approximate",
+                    models.BooleanField(
+                        default=False,
+                        help_text="The source gave a placeholder point (such as City Hall), not the real place.",
+                    ),
+                ),
+                ("h3_cell", models.BigIntegerField(blank=True, editable=False, null=True)),
+                ("requested_at", models.DateTimeField()),
+                ("updated_at", models.DateTimeField(blank=True, null=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                ("expected_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "channel",
+                    models.CharField(blank=True, help_text="Phone, web, app…", max_length=50),
+                ),
+                ("attributes", models.JSONField(blank=True, default=dict)),
+                ("requested_day", models.DateField(editable=False)),
+                ("closed_day", models.DateField(blank=True, editable=False, null=True)),
+                ("close_bucket", models.SmallIntegerField(blank=True, editable=False, null=True)),
+                ("fingerprint", models.BigIntegerField(default=0, editable=False)),
+                ("ingested_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='DataVersion',
+            name="DataVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.BigIntegerField(default=0)),
-                ('changed_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("version", models.BigIntegerField(default=0)),
+                ("changed_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Department',
+            name="Department",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(unique=True)),
-                ('name', models.CharField(max_length=150, unique=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(unique=True)),
+                ("name", models.CharField(max_length=150, unique=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Layer',
+            name="Layer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(unique=True)),
-                ('name', models.CharField(help_text='Plural, as on the map: "311 requests".', max_length=100)),
-                ('noun', models.CharField(help_text='One item: "request", "violation".', max_length=50)),
-                ('description', models.TextField(blank=True)),
-                ('position', models.PositiveSmallIntegerField(default=0, help_text='Order on pages.')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(unique=True)),
+                (
+                    "name",
+                    models.CharField(
+                        help_text='Plural, as on the map: "311 requests".', max_length=100
+                    ),
+                ),
+                (
+                    "noun",
+                    models.CharField(help_text='One item: "request", "violation".', max_length=50),
+                ),
+                ("description", models.TextField(blank=True)),
+                (
+                    "position",
+                    models.PositiveSmallIntegerField(default=0, help_text="Order on pages."),
+                ),
             ],
             options={
-                'ordering': ['position', 'name'],
+                "ordering": ["position", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Area',
+            name="Area",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.SlugField(help_text='"council-district", "neighborhood"…')),
-                ('slug', models.SlugField()),
-                ('name', models.CharField(max_length=150)),
-                ('code', models.CharField(blank=True, help_text="The source's own id.", max_length=50)),
-                ('geometry', models.JSONField(help_text='GeoJSON Polygon or MultiPolygon, WGS 84.')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.SlugField(help_text='"council-district", "neighborhood"…')),
+                ("slug", models.SlugField()),
+                ("name", models.CharField(max_length=150)),
+                (
+                    "code",
+                    models.CharField(blank=True, help_text="The source's own id.", max_length=50),
+                ),
+                (
+                    "geometry",
+                    models.JSONField(help_text="GeoJSON Polygon or MultiPolygon, WGS 84."),
+                ),
             ],
             options={
-                'ordering': ['kind', 'name'],
-                'constraints': [models.UniqueConstraint(fields=('kind', 'slug'), name='area_unique_per_kind')],
+                "ordering": ["kind", "name"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("kind", "slug"), name="area_unique_per_kind")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='CaseArea',
+            name="CaseArea",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('area', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, to='cases.area')),
-                ('case', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, to='cases.case')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "area",
+                    models.ForeignKey(
+                        db_index=False, on_delete=django.db.models.deletion.CASCADE, to="cases.area"
+                    ),
+                ),
+                (
+                    "case",
+                    models.ForeignKey(
+                        db_index=False, on_delete=django.db.models.deletion.CASCADE, to="cases.case"
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='case',
-            name='areas',
-            field=models.ManyToManyField(blank=True, related_name='cases', through='cases.CaseArea', to='cases.area'),
+            model_name="case",
+            name="areas",
+            field=models.ManyToManyField(
+                blank=True, related_name="cases", through="cases.CaseArea", to="cases.area"
+            ),
         ),
         migrations.CreateModel(
-            name='CaseContact',
+            name="CaseContact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('first_name', models.CharField(blank=True, max_length=100)),
-                ('last_name', models.CharField(blank=True, max_length=100)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('phone', models.CharField(blank=True, max_length=50)),
-                ('device_id', models.CharField(blank=True, max_length=100)),
-                ('account_id', models.CharField(blank=True, max_length=100)),
-                ('case', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='contact', to='cases.case')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("first_name", models.CharField(blank=True, max_length=100)),
+                ("last_name", models.CharField(blank=True, max_length=100)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("phone", models.CharField(blank=True, max_length=50)),
+                ("device_id", models.CharField(blank=True, max_length=100)),
+                ("account_id", models.CharField(blank=True, max_length=100)),
+                (
+                    "case",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="contact",
+                        to="cases.case",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='CaseEvent',
+            name="CaseEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('created', 'Opened'), ('status_changed', 'Status changed'), ('note', 'Note'), ('closed', 'Closed'), ('reopened', 'Reopened')], max_length=20)),
-                ('at', models.DateTimeField(help_text="When it happened, by the source's clock.")),
-                ('status_from', models.CharField(blank=True, max_length=50)),
-                ('status_to', models.CharField(blank=True, max_length=50)),
-                ('note', models.TextField(blank=True)),
-                ('recorded_at', models.DateTimeField(auto_now_add=True)),
-                ('case', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='events', to='cases.case')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("created", "Opened"),
+                            ("status_changed", "Status changed"),
+                            ("note", "Note"),
+                            ("closed", "Closed"),
+                            ("reopened", "Reopened"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("at", models.DateTimeField(help_text="When it happened, by the source's clock.")),
+                ("status_from", models.CharField(blank=True, max_length=50)),
+                ("status_to", models.CharField(blank=True, max_length=50)),
+                ("note", models.TextField(blank=True)),
+                ("recorded_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "case",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="cases.case",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
+                "ordering": ["at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='DailyCaseCount',
+            name="DailyCaseCount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('layer_id', models.PositiveIntegerField()),
-                ('service_id', models.PositiveIntegerField()),
-                ('department_id', models.PositiveIntegerField()),
-                ('area_id', models.PositiveIntegerField()),
-                ('status_group', models.CharField(max_length=6)),
-                ('opened', models.IntegerField(default=0)),
-                ('closed', models.IntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField()),
+                ("layer_id", models.PositiveIntegerField()),
+                ("service_id", models.PositiveIntegerField()),
+                ("department_id", models.PositiveIntegerField()),
+                ("area_id", models.PositiveIntegerField()),
+                ("status_group", models.CharField(max_length=6)),
+                ("opened", models.IntegerField(default=0)),
+                ("closed", models.IntegerField(default=0)),
             ],
             options={
-                'indexes': [models.Index(fields=['area_id', 'layer_id', 'day'], name='cases_daily_area_id_06baf5_idx'), models.Index(fields=['area_id', 'department_id', 'day'], name='cases_daily_area_id_c0f0b0_idx'), models.Index(fields=['area_id', 'service_id', 'day'], name='cases_daily_area_id_32ba14_idx')],
-                'constraints': [models.UniqueConstraint(fields=('day', 'layer_id', 'service_id', 'department_id', 'area_id', 'status_group'), name='daily_case_count_unique')],
+                "indexes": [
+                    models.Index(
+                        fields=["area_id", "layer_id", "day"], name="cases_daily_area_id_06baf5_idx"
+                    ),
+                    models.Index(
+                        fields=["area_id", "department_id", "day"],
+                        name="cases_daily_area_id_c0f0b0_idx",
+                    ),
+                    models.Index(
+                        fields=["area_id", "service_id", "day"],
+                        name="cases_daily_area_id_32ba14_idx",
+                    ),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=(
+                            "day",
+                            "layer_id",
+                            "service_id",
+                            "department_id",
+                            "area_id",
+                            "status_group",
+                        ),
+                        name="daily_case_count_unique",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='DailyCloseTime',
+            name="DailyCloseTime",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('layer_id', models.PositiveIntegerField()),
-                ('service_id', models.PositiveIntegerField()),
-                ('department_id', models.PositiveIntegerField()),
-                ('area_id', models.PositiveIntegerField()),
-                ('bucket', models.SmallIntegerField()),
-                ('count', models.IntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField()),
+                ("layer_id", models.PositiveIntegerField()),
+                ("service_id", models.PositiveIntegerField()),
+                ("department_id", models.PositiveIntegerField()),
+                ("area_id", models.PositiveIntegerField()),
+                ("bucket", models.SmallIntegerField()),
+                ("count", models.IntegerField(default=0)),
             ],
             options={
-                'indexes': [models.Index(fields=['area_id', 'layer_id', 'day'], name='cases_daily_area_id_ad5c0d_idx'), models.Index(fields=['area_id', 'department_id', 'day'], name='cases_daily_area_id_654594_idx'), models.Index(fields=['area_id', 'service_id', 'day'], name='cases_daily_area_id_80f0fe_idx')],
-                'constraints': [models.UniqueConstraint(fields=('day', 'layer_id', 'service_id', 'department_id', 'area_id', 'bucket'), name='daily_close_time_unique')],
+                "indexes": [
+                    models.Index(
+                        fields=["area_id", "layer_id", "day"], name="cases_daily_area_id_ad5c0d_idx"
+                    ),
+                    models.Index(
+                        fields=["area_id", "department_id", "day"],
+                        name="cases_daily_area_id_654594_idx",
+                    ),
+                    models.Index(
+                        fields=["area_id", "service_id", "day"],
+                        name="cases_daily_area_id_80f0fe_idx",
+                    ),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=(
+                            "day",
+                            "layer_id",
+                            "service_id",
+                            "department_id",
+                            "area_id",
+                            "bucket",
+                        ),
+                        name="daily_close_time_unique",
+                    )
+                ],
             },
         ),
         migrations.AddField(
-            model_name='case',
-            name='department',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='cases.department'),
+            model_name="case",
+            name="department",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="cases",
+                to="cases.department",
+            ),
         ),
         migrations.CreateModel(
-            name='DepartmentAlias',
+            name="DepartmentAlias",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=150, unique=True)),
-                ('department', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='aliases', to='cases.department')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=150, unique=True)),
+                (
+                    "department",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="aliases",
+                        to="cases.department",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'department aliases',
+                "verbose_name_plural": "department aliases",
             },
         ),
         migrations.AddField(
-            model_name='case',
-            name='layer',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='cases.layer'),
+            model_name="case",
+            name="layer",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="cases",
+                to="cases.layer",
+            ),
         ),
         migrations.CreateModel(
-            name='Service',
+            name="Service",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=100)),
-                ('name', models.CharField(max_length=255)),
-                ('group', models.CharField(blank=True, help_text='Service group or category.', max_length=150)),
-                ('description', models.TextField(blank=True)),
-                ('target_days', models.PositiveIntegerField(blank=True, help_text='Days the city aims to close a case of this type in.', null=True)),
-                ('private', models.BooleanField(default=False, help_text='Cases of a private service never appear in any public page, feed or API.')),
-                ('department', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='services', to='cases.department')),
-                ('layer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='services', to='cases.layer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=100)),
+                ("name", models.CharField(max_length=255)),
+                (
+                    "group",
+                    models.CharField(
+                        blank=True, help_text="Service group or category.", max_length=150
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                (
+                    "target_days",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="Days the city aims to close a case of this type in.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "private",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Cases of a private service never appear in any public page, feed or API.",
+                    ),
+                ),
+                (
+                    "department",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="services",
+                        to="cases.department",
+                    ),
+                ),
+                (
+                    "layer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="services",
+                        to="cases.layer",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['layer', 'name'],
+                "ordering": ["layer", "name"],
             },
         ),
         migrations.AddField(
-            model_name='case',
-            name='service',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='cases.service'),
+            model_name="case",
+            name="service",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="cases",
+                to="cases.service",
+            ),
         ),
         migrations.CreateModel(
-            name='StatusMapping',
+            name="StatusMapping",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(help_text='As the source writes it: "RESOL".', max_length=50)),
-                ('group', models.CharField(choices=[('open', 'Open'), ('closed', 'Closed')], max_length=6)),
-                ('label', models.CharField(help_text='As residents read it: "Resolved".', max_length=100)),
-                ('layer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='statuses', to='cases.layer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(help_text='As the source writes it: "RESOL".', max_length=50),
+                ),
+                (
+                    "group",
+                    models.CharField(
+                        choices=[("open", "Open"), ("closed", "Closed")], max_length=6
+                    ),
+                ),
+                (
+                    "label",
+                    models.CharField(help_text='As residents read it: "Resolved".', max_length=100),
+                ),
+                (
+                    "layer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="statuses",
+                        to="cases.layer",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['layer', 'code'],
+                "ordering": ["layer", "code"],
             },
         ),
         migrations.AddIndex(
-            model_name='casearea',
-            index=models.Index(fields=['area', 'case'], name='cases_casea_area_id_df5f79_idx'),
+            model_name="casearea",
+            index=models.Index(fields=["area", "case"], name="cases_casea_area_id_df5f79_idx"),
         ),
         migrations.AddConstraint(
-            model_name='casearea',
-            constraint=models.UniqueConstraint(fields=('case', 'area'), name='case_area_unique'),
+            model_name="casearea",
+            constraint=models.UniqueConstraint(fields=("case", "area"), name="case_area_unique"),
         ),
         migrations.AddIndex(
-            model_name='caseevent',
-            index=models.Index(fields=['case', 'at'], name='cases_casee_case_id_d4909f_idx'),
+            model_name="caseevent",
+            index=models.Index(fields=["case", "at"], name="cases_casee_case_id_d4909f_idx"),
         ),
         migrations.AddConstraint(
-            model_name='service',
-            constraint=models.UniqueConstraint(fields=('layer', 'code'), name='service_code_unique_per_layer'),
+            model_name="service",
+            constraint=models.UniqueConstraint(
+                fields=("layer", "code"), name="service_code_unique_per_layer"
+            ),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['layer', 'status_group', 'requested_at'], name='cases_case_layer_i_c8632b_idx'),
+            model_name="case",
+            index=models.Index(
+                fields=["layer", "status_group", "requested_at"],
+                name="cases_case_layer_i_c8632b_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['service', 'requested_at'], name='cases_case_service_1622bc_idx'),
+            model_name="case",
+            index=models.Index(
+                fields=["service", "requested_at"], name="cases_case_service_1622bc_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['department', 'requested_at'], name='cases_case_departm_f3e11e_idx'),
+            model_name="case",
+            index=models.Index(
+                fields=["department", "requested_at"], name="cases_case_departm_f3e11e_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['-requested_at'], name='case_recent'),
+            model_name="case",
+            index=models.Index(fields=["-requested_at"], name="case_recent"),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['lat', 'lon'], name='cases_case_lat_1dda30_idx'),
+            model_name="case",
+            index=models.Index(fields=["lat", "lon"], name="cases_case_lat_1dda30_idx"),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['h3_cell'], name='cases_case_h3_cell_fa5f0f_idx'),
+            model_name="case",
+            index=models.Index(fields=["h3_cell"], name="cases_case_h3_cell_fa5f0f_idx"),
         ),
         migrations.AddConstraint(
-            model_name='case',
-            constraint=models.UniqueConstraint(fields=('layer', 'external_id'), name='case_unique_per_layer'),
+            model_name="case",
+            constraint=models.UniqueConstraint(
+                fields=("layer", "external_id"), name="case_unique_per_layer"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='case',
-            constraint=models.CheckConstraint(condition=models.Q(('status_group__in', ['open', 'closed'])), name='case_status_group_valid'),
+            model_name="case",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status_group__in", ["open", "closed"])),
+                name="case_status_group_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='statusmapping',
-            constraint=models.UniqueConstraint(fields=('layer', 'code'), name='status_code_unique_per_layer'),
+            model_name="statusmapping",
+            constraint=models.UniqueConstraint(
+                fields=("layer", "code"), name="status_code_unique_per_layer"
+            ),
         ),
     ]

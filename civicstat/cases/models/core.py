@@ -118,7 +118,9 @@ class Area(models.Model):
 
     class Meta:
         ordering = ["kind", "name"]
-        constraints = [models.UniqueConstraint(fields=["kind", "slug"], name="area_unique_per_kind")]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "slug"], name="area_unique_per_kind")
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.kind})"
@@ -138,11 +140,19 @@ class Case(models.Model):
     layer = models.ForeignKey(Layer, on_delete=models.PROTECT, related_name="cases", db_index=False)
     external_id = models.CharField(max_length=64, help_text="The id the source gives the case.")
     service = models.ForeignKey(
-        Service, null=True, blank=True, on_delete=models.PROTECT, related_name="cases",
+        Service,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
         db_index=False,
     )
     department = models.ForeignKey(
-        Department, null=True, blank=True, on_delete=models.PROTECT, related_name="cases",
+        Department,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
         db_index=False,
     )
     status = models.CharField(max_length=50, help_text="The source's local status code.")
@@ -217,6 +227,9 @@ class CaseArea(models.Model):
         constraints = [models.UniqueConstraint(fields=["case", "area"], name="case_area_unique")]
         indexes = [models.Index(fields=["area", "case"])]
 
+    def __str__(self) -> str:
+        return f"case {self.case_id} in area {self.area_id}"
+
 
 class CaseEvent(models.Model):
     """One step in a case's history. Ids only grow, so a reader can resume after the last it saw."""
@@ -261,6 +274,9 @@ class DataVersion(models.Model):
 
     version = models.BigIntegerField(default=0)
     changed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"data version {self.version}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.pk = 1

@@ -1,8 +1,9 @@
 """Rollups: what dashboards, department figures and measures read instead of scanning cases.
 
 They are derived data, rebuilt by `manage.py rebuild_rollups`, so their dimension columns are plain
-integers rather than foreign keys, with 0 meaning "none" (a case with no service) or, for `area_id`,
-"all areas": a case counts once in the area-0 rows and once more in the rows of each area it lies in.
+integers rather than foreign keys, with 0 meaning "none" (a case with no service) or, for
+`area_id`, "all areas": a case counts once in the area-0 rows and once more in the rows of each
+area it lies in.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ class DailyCaseCount(models.Model):
             models.Index(fields=["area_id", "service_id", "day"]),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.day}: {self.opened} opened, {self.closed} closed"
+
 
 class DailyCloseTime(models.Model):
     """How many cases closed on `day` took a time falling in histogram `bucket` to close."""
@@ -57,3 +61,6 @@ class DailyCloseTime(models.Model):
             models.Index(fields=["area_id", "department_id", "day"]),
             models.Index(fields=["area_id", "service_id", "day"]),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.count} closed in bucket {self.bucket}"

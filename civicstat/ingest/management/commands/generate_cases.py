@@ -30,14 +30,18 @@ class Command(BaseCommand):
             raise CommandError("--count must be a positive number")
         quiet = not sys.stderr.isatty()
         with tqdm(total=count, unit="case", desc="generate", disable=quiet) as bar:
+
+            def progress(n: int) -> None:
+                bar.update(n)
+
             if options["output"]:
                 generate(count=count, seed=options["seed"], output=options["output"],
-                         progress=bar.update)  # fmt: skip
+                         progress=progress)  # fmt: skip
                 self.stdout.write(f"Wrote {count:,} cases to {options['output']}.")
                 return
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / f"generated-{count}.csv"
-                generate(count=count, seed=options["seed"], output=path, progress=bar.update)
+                generate(count=count, seed=options["seed"], output=path, progress=progress)
                 run = import_file(path=path, profile=load_profile(name="kansas-city"))
         self.stdout.write(f"Generated and imported {run.created:,} cases ({run.updated:,} "
                           f"updated, {run.rejected:,} rejected).")  # fmt: skip

@@ -18,12 +18,18 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         bar = tqdm(total=CASES_FILE.stat().st_size, unit="B", unit_scale=True, desc="KC 311",
                    disable=not sys.stderr.isatty())  # fmt: skip
+
+        def progress(done: int, total: int) -> None:
+            bar.update(done - bar.n)
+
         try:
-            run = demo_load(force=options["force"], progress=lambda done, _: bar.update(done - bar.n))
+            run = demo_load(force=options["force"], progress=progress)
         finally:
             bar.close()
         if run is None:
-            self.stdout.write("The Kansas City demo is already loaded (use --force to import again).")
+            self.stdout.write(
+                "The Kansas City demo is already loaded (use --force to import again)."
+            )
             return
         self.stdout.write(
             f"Kansas City demo: {run.rows_read:,} rows read, {run.created:,} created, "

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import csv
+import gzip
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from civicstat.ingest.importer import import_file
+from civicstat.ingest.mapping import load_profile
+from civicstat.ingest.models import ImportRun
+
+
+def run_import(path: Path, profile: str = "kansas-city", **kwargs: Any) -> ImportRun:
+    return import_file(path=path, profile=load_profile(name=profile), **kwargs)
+
+
+def read_source(path: Path, delimiter: str = ",") -> list[dict[str, str]]:
+    """The file as the csv module reads it: the independent truth tests compare against."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh, delimiter=delimiter))
+
+
+def count_by(rows: list[dict[str, str]], column: str) -> Counter[str]:
+    return Counter(row[column] for row in rows)

@@ -1,0 +1,58 @@
+"""Shared fixtures: the real data files, the Kansas City boundaries, and a person per role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from civicstat.cases.areas import areas_load
+from civicstat.ingest.demo import DISTRICTS_FILE, NEIGHBORHOODS_FILE
+
+DATA = Path(__file__).parent / "tests" / "data"
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    return DATA
+
+
+@pytest.fixture
+def kc_areas(db: None) -> None:
+    """Kansas City's 6 council districts and its named neighborhoods, from the demo files."""
+    areas_load(path=DISTRICTS_FILE, kind="council-district", name_field="DISTRICT",
+               code_field="DISTRICT", name_format="District {}")  # fmt: skip
+    areas_load(path=NEIGHBORHOODS_FILE, kind="neighborhood", name_field="nbhname",
+               code_field="nbhid")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def kc_sample(django_db_setup: None, django_db_blocker: object) -> Iterator[None]:
+    """The real 10,000-case KC sample imported once per test module (tests roll back on top)."""
+    from django.core.management import call_command
+
+    from civicstat.ingest.importer import import_file
+    from civicstat.ingest.mapping import load_profile
+
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        areas_load(path=DISTRICTS_FILE, kind="council-district", name_field="DISTRICT",
+                   code_field="DISTRICT", name_format="District {}")  # fmt: skip
+        areas_load(path=NEIGHBORHOODS_FILE, kind="neighborhood", name_field="nbhname",
+                   code_field="nbhid")  # fmt: skip
+        import_file(path=DATA / "kansas-city" / "kcmo311_sample_10k.csv.gz",
+                    profile=load_profile(name="kansas-city"))  # fmt: skip
+        yield
+        call_command("flush", interactive=False, verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings: Any) -> None:
+    """Tests render templates without `collectstatic` (production serves hashed, compressed files)
+    and hash test passwords cheaply (production uses PBKDF2)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
