@@ -32,12 +32,14 @@ node_modules/.package-lock.json: package.json package-lock.json
 $(VENDOR)/.copied: node_modules/.package-lock.json
 	mkdir -p $(VENDOR)/leaflet
 	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/
-	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css node_modules/leaflet/dist/images $(VENDOR)/leaflet/
+	cp -r node_modules/leaflet/dist/. $(VENDOR)/leaflet/
 	cp node_modules/axe-core/axe.min.js $(VENDOR)/
 	@touch $@
 
-static: python frontend
+static: var/static_root/.collected
+var/static_root/.collected: .venv/.synced $(VENDOR)/.copied $(shell find civicstat/static -type f -not -path '*/vendor/*')
 	$(MANAGE) collectstatic --noinput -v0
+	@touch $@
 
 migrate: python
 	$(MANAGE) migrate --noinput -v0
