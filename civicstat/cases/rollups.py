@@ -14,10 +14,12 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from civicstat.cases.bulk import insert_rows
 from civicstat.cases.models import CaseArea, DailyCaseCount, DailyCloseTime
 from civicstat.cases.models.core import Case
 
 CountKey = tuple[date, int, int, int, int, str]  # day, layer, service, department, area, group
+_DIMS = ("day", "layer_id", "service_id", "department_id", "area_id")
 CloseKey = tuple[date, int, int, int, int, int]  # day, layer, service, department, area, bucket
 
 
@@ -61,13 +63,14 @@ class RollupDelta:
         with connection.cursor() as cursor:
             if counts:
                 table = DailyCaseCount._meta.db_table
-                cursor.executemany(
-                    f"INSERT INTO {table} (day, layer_id, service_id, department_id, area_id,"
-                    " status_group, opened, closed) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-                    " ON CONFLICT (day, layer_id, service_id, department_id, area_id, status_group)"
-                    f" DO UPDATE SET opened = {table}.opened + excluded.opened,"
-                    f" closed = {table}.closed + excluded.closed",
+                insert_rows(
+                    cursor,
+                    table,
+                    [*_DIMS, "status_group", "opened", "closed"],
                     _rows(counts, day),
+                    f"ON CONFLICT ({', '.join(_DIMS)}, status_group) DO UPDATE SET"
+                    f" opened = {table}.opened + excluded.opened,"
+                    f" closed = {table}.closed + excluded.closed",
                 )
                 gone = [r[:6] for r in counts if r[6] < 0 or r[7] < 0]
                 if gone:
@@ -79,12 +82,13 @@ class RollupDelta:
                     )
             if closes:
                 table = DailyCloseTime._meta.db_table
-                cursor.executemany(
-                    f"INSERT INTO {table} (day, layer_id, service_id, department_id, area_id,"
-                    " bucket, count) VALUES (%s, %s, %s, %s, %s, %s, %s)"
-                    " ON CONFLICT (day, layer_id, service_id, department_id, area_id, bucket)"
-                    f" DO UPDATE SET count = {table}.count + excluded.count",
+                insert_rows(
+                    cursor,
+                    table,
+                    [*_DIMS, "bucket", "count"],
                     _rows(closes, day),
+                    f"ON CONFLICT ({', '.join(_DIMS)}, bucket) DO UPDATE SET"
+                    f" count = {table}.count + excluded.count",
                 )
                 gone_c = [r[:6] for r in closes if r[6] < 0]
                 if gone_c:
