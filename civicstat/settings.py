@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "civicstat.cases",
     "civicstat.ingest",
+    "civicstat.open311",
 ]
 
 MIDDLEWARE = [
@@ -161,8 +162,13 @@ SECURE_CSP = {
     "base-uri": [CSP.SELF],
     "form-action": [CSP.SELF],
 }
-SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", "False")
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Behind HTTPS (a reverse proxy that terminates TLS and sets X-Forwarded-Proto): secure cookies,
+# redirects from plain HTTP, and HSTS.
+HTTPS = envbool("HTTPS", "False")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "31536000" if HTTPS else "0")
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Import: rows per database batch. Larger batches are faster until memory use grows.
 INGEST_BATCH_SIZE = envint("INGEST_BATCH_SIZE", "5000")
