@@ -1,0 +1,227 @@
+"""Real-browser page tests: the system Chromium, driven by Playwright, against pytest-django's
+live server.
+
+Fixtures: `browser` (one Chromium per xdist worker), `page` (a fresh context per test, failing
+the test on a JavaScript error or a Content-Security-Policy violation), `axe_page` (the same, with
+CSP bypassed so axe-core can be injected), `kc_cases` (a slice of the real Kansas City sample,
+imported into the live server's database) and the helpers `axe_violations` and `screenshot`.
+
+Playwright's sync API marks the thread that started it as running an asyncio event loop for as
+long as it runs. Django then refuses ORM calls in that thread (SynchronousOnlyOperation), and
+`asyncio.run()` refuses to start. So the marker is set only while an e2e test is being set up, run
+or torn down, with `DJANGO_ALLOW_ASYNC_UNSAFE` beside it (no event loop really runs code there), and
+cleared between e2e tests: the other tests that an xdist worker runs after these see a plain thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import gzip
+import os
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
+
+from civicstat.ingest.importer import import_file
+from civicstat.ingest.mapping import load_profile
+from civicstat.ingest.models import ImportRun
+from tests.e2e.browser import ARTIFACTS, AXE_JS, AXE_TAGS, CHROMIUM, CHROMIUM_ARGS, DESKTOP, ROOT
+
+KC_SAMPLE = ROOT / "tests" / "data" / "kansas-city" / "kcmo311_sample_10k.csv.gz"
+# Every 10th row of the date-sorted 10k sample: 1,000 cases from 2007 to 2019, imported in a
+# fraction of a second. The live server needs a transactional database, which is emptied after
+# every test, so a module-wide import would be gone after the first test.
+KC_SLICE_STEP = 10
+
+
+# -- The event-loop marker: set for e2e tests only ----------------------------------------------
+
+
+@dataclass
+class _Driver:
+    playwright: Playwright | None = None
+    loop: asyncio.AbstractEventLoop | None = None
+    env: dict[str, str | None] = field(default_factory=dict)
+
+    def enter(self) -> None:
+        """Before an e2e test's phase: let Playwright calls run and the ORM work beside them."""
+        self.env["DJANGO_ALLOW_ASYNC_UNSAFE"] = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+        if self.loop is not None:
+            asyncio._set_running_loop(self.loop)
+
+    def leave(self) -> None:
+        """After the phase: the thread is plain again until the next e2e test."""
+        if self.loop is not None and asyncio._get_running_loop() is self.loop:
+            asyncio._set_running_loop(None)
+        previous = self.env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+_driver = _Driver()
+
+
+def _in_phase() -> Generator[None, object, object]:
+    _driver.enter()
+    try:
+        return (yield)
+    finally:
+        _driver.leave()
+
+
+# These hooks run for the items under this folder only (pytest calls them through `item.ihook`).
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, object, object]:
+    return (yield from _in_phase())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    return (yield from _in_phase())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(
+    item: pytest.Item, nextitem: pytest.Item | None
+) -> Generator[None, object, object]:
+    return (yield from _in_phase())
+
+
+# -- The browser ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """The system Chromium, launched once per xdist worker. Missing Chromium fails, never skips:
+    CI installs it (.ci/run), and so can you: `apt-get install chromium`."""
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: the e2e tests drive the system Chromium. "
+            "Install it with `apt-get update && apt-get install -y chromium` "
+            "(Playwright's own browser downloads are not used).",
+            pytrace=False,
+        )
+    playwright = sync_playwright().start()
+    _driver.playwright = playwright
+    _driver.loop = asyncio.get_running_loop()  # the loop Playwright marked as running
+    try:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+    except Exception:
+        playwright.stop()
+        _driver.playwright = _driver.loop = None
+        raise
+    yield chromium
+    # This teardown may run in a non-e2e test's teardown (the worker's last test), so set the
+    # marker for Playwright here too; stopping Playwright clears it for good.
+    if _driver.loop is not None:
+        asyncio._set_running_loop(_driver.loop)
+    try:
+        chromium.close()
+    finally:
+        playwright.stop()
+        _driver.playwright = _driver.loop = None
+
+
+def _new_page(browser: Browser, *, bypass_csp: bool = False) -> Iterator[Page]:
+    context = browser.new_context(viewport=DESKTOP, bypass_csp=bypass_csp, locale="en-US")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"JavaScript error: {error}"))
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            problems.append(f"CSP violation: {message.text}")
+
+    page.on("console", on_console)
+    try:
+        yield page
+    finally:
+        context.close()
+    assert not problems, "The page reported problems:\n" + "\n".join(problems)
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: Any) -> Iterator[Page]:
+    """A page in a fresh browser context (no cookies or cache) at desktop size, with the live
+    server running; `live_server.url` is its address."""
+    yield from _new_page(browser)
+
+
+@pytest.fixture
+def axe_page(browser: Browser, live_server: Any) -> Iterator[Page]:
+    """Like `page`, with the Content-Security-Policy bypassed so axe-core can be injected inline.
+    Use `page` for everything else: it catches CSP violations."""
+    yield from _new_page(browser, bypass_csp=True)
+
+
+# -- Data -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def kc_slice_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every KC_SLICE_STEP-th row of the real KC sample, written once per worker."""
+    path = tmp_path_factory.mktemp("kc") / "kcmo311_slice.csv.gz"
+    with (
+        gzip.open(KC_SAMPLE, "rt", encoding="utf-8-sig", newline="") as src,
+        gzip.open(path, "wt", encoding="utf-8", newline="") as dst,
+    ):
+        reader, writer = csv.reader(src), csv.writer(dst)
+        writer.writerow(next(reader))
+        for n, row in enumerate(reader):
+            if n % KC_SLICE_STEP == 0:
+                writer.writerow(row)
+    return path
+
+
+@pytest.fixture
+def kc_cases(kc_areas: None, kc_slice_file: Path, live_server: Any) -> None:
+    """The KC slice imported with the kansas-city profile, as the root conftest's `kc_sample`
+    imports the whole file, into the database the live server reads."""
+    run = import_file(path=kc_slice_file, profile=load_profile(name="kansas-city"))
+    assert run.state == ImportRun.State.DONE, f"the KC slice did not import: {run.error}"
+    assert run.created > 900, f"the KC slice imported only {run.created} cases"
+
+
+# -- Helpers --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def axe_violations() -> Callable[[Page], list[dict[str, Any]]]:
+    """axe-core's WCAG 2.1 A and AA violations on the page as it is now."""
+
+    def run(page: Page) -> list[dict[str, Any]]:
+        if not AXE_JS.is_file():
+            pytest.fail(f"axe-core not found at {AXE_JS}: run `npm ci` (or `make setup`).")
+        page.add_script_tag(path=AXE_JS)
+        result: dict[str, Any] = page.evaluate(
+            "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS
+        )
+        assert result["passes"], "axe-core checked nothing: is the page empty?"
+        violations: list[dict[str, Any]] = result["violations"]
+        return violations
+
+    return run
+
+
+@pytest.fixture
+def screenshot() -> Callable[[Page, str], Path]:
+    """Saves a full-page screenshot to tests/e2e/artifacts/NAME.png (gitignored)."""
+
+    def save(page: Page, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=path, full_page=True)
+        return path
+
+    return save
