@@ -29,11 +29,13 @@ python: .venv/.synced
 frontend: node_modules/.package-lock.json $(VENDOR)/.copied
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
-$(VENDOR)/.copied: node_modules/.package-lock.json
+$(VENDOR)/.copied: node_modules/.package-lock.json frontend/charts.js
 	mkdir -p $(VENDOR)/leaflet
 	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/
 	cp -r node_modules/leaflet/dist/. $(VENDOR)/leaflet/
 	cp node_modules/axe-core/axe.min.js $(VENDOR)/
+	node_modules/.bin/esbuild frontend/charts.js --bundle --minify --format=iife \
+	  --target=es2020 --log-level=warning --outfile=$(VENDOR)/charts.js
 	@touch $@
 
 static: var/static_root/.collected

@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django_ratelimit.middleware.RatelimitMiddleware",
 ]
 
 ROOT_URLCONF = "civicstat.urls"
@@ -107,6 +108,11 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+
+# Rate limits on public POSTs (django-ratelimit, counted in the cache above): a client over the
+# limit gets a 429 page. With the default in-process cache each web process counts on its own; set
+# REDIS_URL when several processes serve the site so that they share one count.
+RATELIMIT_VIEW = "civicstat.web.rate_limited"
 
 TASKS = {
     "default": {

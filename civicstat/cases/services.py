@@ -36,6 +36,7 @@ from civicstat.cases.models import (
 )
 from civicstat.cases.records import CaseRecord, UpsertResult
 from civicstat.cases.rollups import RollupDelta
+from civicstat.cases.signals import cases_changed
 from civicstat.lib.geo import PolygonIndex, h3_cell
 from civicstat.lib.quantiles import bucket_of
 
@@ -66,9 +67,15 @@ def data_version() -> int:
 
 
 def data_version_bump() -> None:
-    """Mark every cached public response stale: called in the transaction that changed cases."""
+    """Mark every cached public response stale: called in the transaction that changed cases.
+
+    Once that transaction commits, `cases_changed` tells the apps that react to new data.
+    """
     if not DataVersion.objects.filter(pk=1).update(version=F("version") + 1):
         DataVersion.objects.create(version=1)
+    transaction.on_commit(
+        lambda: cases_changed.send(sender=Case, version=data_version()), robust=True
+    )
 
 
 def department_resolve(*, name: str, aliases: dict[str, str] | None = None) -> Department | None:

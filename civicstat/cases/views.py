@@ -2,21 +2,16 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import condition, require_GET
+from django.views.decorators.http import require_GET
 
 from civicstat.cases.models import Case, StatusMapping
 from civicstat.cases.query import CaseFilter, cases
-from civicstat.cases.services import data_version
 from civicstat.cases.stats import layer_totals
-
-
-def _etag(request: HttpRequest, *args: object, **kwargs: object) -> str:
-    # Public pages change only when data does: the data version is their ETag.
-    return f"v{data_version()}-{request.path}"
+from civicstat.web import public_etag
 
 
 @require_GET
-@condition(etag_func=_etag)
+@public_etag
 def home(request: HttpRequest) -> HttpResponse:
     totals = layer_totals()
     recent = list(
