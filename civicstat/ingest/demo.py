@@ -20,16 +20,19 @@ NEIGHBORHOODS_FILE = DEMO_DIR / "neighborhoods_246.geojson.gz"
 
 
 def demo_load(
-    *, force: bool = False, cases_file: Path = CASES_FILE,
+    *, force: bool = False, cases_file: Path = CASES_FILE, with_cases: bool = True,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportRun | None:  # fmt: skip
-    """Load the demo; returns the import run, or None when it was already loaded."""
+    """Load the demo; returns the import run, or None when the cases were already loaded (or
+    `with_cases` is off: boundaries only, as the benchmarks want before generated cases)."""
     if force or not Area.objects.filter(kind="council-district").exists():
         areas_load(path=DISTRICTS_FILE, kind="council-district", name_field="DISTRICT",
                    code_field="DISTRICT", name_format="District {}")  # fmt: skip
     if force or not Area.objects.filter(kind="neighborhood").exists():
         areas_load(path=NEIGHBORHOODS_FILE, kind="neighborhood", name_field="nbhname",
                    code_field="nbhid")  # fmt: skip
+    if not with_cases:
+        return None
     done = ImportRun.objects.filter(file_name=cases_file.name, state=ImportRun.State.DONE)
     if done.exists() and not force:
         return None

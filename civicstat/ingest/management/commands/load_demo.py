@@ -14,8 +14,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--force", action="store_true", help="import again even if loaded")
+        parser.add_argument(
+            "--areas-only", action="store_true", help="load the boundaries only, not the cases"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["areas_only"]:
+            demo_load(force=options["force"], with_cases=False)
+            self.stdout.write("Kansas City boundaries loaded.")
+            return
         bar = tqdm(total=CASES_FILE.stat().st_size, unit="B", unit_scale=True, desc="KC 311",
                    disable=not sys.stderr.isatty())  # fmt: skip
 
