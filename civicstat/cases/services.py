@@ -20,7 +20,7 @@ from django.db.models import F, Field
 from django.utils import timezone
 from django.utils.text import slugify
 
-from civicstat.cases.bulk import insert_rows
+from civicstat.cases.bulk import insert_rows, where_in
 from civicstat.cases.models import (
     Area,
     Case,
@@ -243,12 +243,12 @@ def case_upsert(
         existing: dict[str, tuple[int, int, str, str, int | None, int | None, str, str | None,
                                   int | None]] = {}  # fmt: skip
         for chunk in _chunks(list(by_id), (limit or 5000) - 1):
-            marks = ", ".join(["%s"] * len(chunk))
+            where, params = where_in("external_id", chunk)
             cursor.execute(
                 "SELECT external_id, id, fingerprint, status, status_group, service_id,"
                 " department_id, requested_day, closed_day, close_bucket"
-                f" FROM {table} WHERE layer_id = %s AND external_id IN ({marks})",
-                [layer.id, *chunk],
+                f" FROM {table} WHERE layer_id = %s AND {where}",
+                [layer.id, *params],
             )
             for row in cursor.fetchall():
                 existing[row[0]] = row[1:]
@@ -287,11 +287,10 @@ def case_upsert(
                         [[layer.id, *values(r)] for r in new])  # fmt: skip
             ids: dict[str, int] = {}
             for chunk in _chunks([r.external_id for r in new], (limit or 5000) - 1):
-                marks = ", ".join(["%s"] * len(chunk))
+                where, params = where_in("external_id", chunk)
                 cursor.execute(
-                    f"SELECT external_id, id FROM {table}"
-                    f" WHERE layer_id = %s AND external_id IN ({marks})",
-                    [layer.id, *chunk],
+                    f"SELECT external_id, id FROM {table} WHERE layer_id = %s AND {where}",
+                    [layer.id, *params],
                 )
                 ids.update(cursor.fetchall())
             for r in new:
@@ -374,10 +373,9 @@ def _transition_event(
 def _areas_of(cursor: object, case_ids: list[int]) -> dict[int, set[int]]:
     found: dict[int, set[int]] = {}
     for chunk in _chunks(case_ids, (connection.features.max_query_params or 5000) - 1):
-        marks = ", ".join(["%s"] * len(chunk))
+        where, params = where_in("case_id", chunk)
         cursor.execute(  # type: ignore[attr-defined]
-            f"SELECT case_id, area_id FROM {CaseArea._meta.db_table} WHERE case_id IN ({marks})",
-            list(chunk),
+            f"SELECT case_id, area_id FROM {CaseArea._meta.db_table} WHERE {where}", params
         )
         for case_id, area_id in cursor.fetchall():  # type: ignore[attr-defined]
             found.setdefault(case_id, set()).add(area_id)
