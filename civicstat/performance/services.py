@@ -63,6 +63,12 @@ def measure_validate(*, measure: Measure) -> None:
             errors["status_rule"] = "Thresholds need a direction; use proximity for on-target."
         elif measure.on_track_band is None or measure.near_band is None:
             errors["near_band"] = "Thresholds need both the on-track and the near edges."
+        elif (measure.near_band - measure.on_track_band) * (
+            1 if measure.direction == Direction.DOWN else -1
+        ) < 0:
+            errors["near_band"] = (
+                "The near edge must lie beyond the on-track edge, away from better."
+            )
     if measure.status_rule == StatusRule.MANUAL and not measure.manual_status:
         errors["manual_status"] = "Choose the status to show."
     if errors:
