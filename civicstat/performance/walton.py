@@ -52,7 +52,7 @@ def walton_definitions(data: Any, *, area_slug: str = "walton-county-fl") -> dic
                 parsed[column] = value
                 if unit:
                     units.add(unit)
-            slug = _unique(slugify(row["measure"])[:60].strip("-"), used)
+            slug = _unique(slugify(row["measure"])[:50].strip("-"), used)
             unit = units.pop() if len(units) == 1 else "count"
             measures.append({
                 "slug": slug, "title": row["measure"], "short_name": row["measure"][:60],
