@@ -12,6 +12,12 @@ from civicstat.lib.periods import period_of
 from civicstat.performance.models import Measure, MeasureValue, Status
 from civicstat.performance.scoring import composite
 
+# vega-embed and vega-tooltip would add <style> elements, which the site's CSP (style-src 'self')
+# blocks; the spec's own embed options turn them off (performance.css styles the tooltip instead)
+# without changing the shared chart runtime.
+EMBED_OPTIONS = {
+    "embedOptions": {"defaultStyle": False, "tooltip": {"disableDefaultStyle": True}}
+}
 STATUS_COLOURS = {
     Status.ON_TRACK: "#1b7a3a", Status.NEAR: "#9a6400", Status.OFF_TRACK: "#b3261e",
     Status.NO_DATA: "#6b6b6b", Status.NONE: "#2d5a9e",
@@ -117,6 +123,7 @@ def timeline_spec(summary: MeasureSummary, *, height: int = 260) -> dict[str, An
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
         "description": f"{m.title}: values per {m.period} with the target",
+        "usermeta": EMBED_OPTIONS,
         "width": "container", "height": height,
         "data": {"values": data},
         "layer": [
@@ -140,6 +147,7 @@ def sparkline_spec(summary: MeasureSummary) -> dict[str, Any]:
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
         "description": f"Recent trend of {summary.measure.short_name}",
+        "usermeta": EMBED_OPTIONS,
         "width": 160, "height": 36, "padding": 0, "data": {"values": data},
         "config": {"view": {"stroke": None}},
         "mark": {"type": "line", "color": "#2d5a9e"},
