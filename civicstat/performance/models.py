@@ -235,3 +235,13 @@ class StaffProfile(models.Model):
 
     def __str__(self) -> str:
         return str(self.user)
+
+
+class RefreshState(models.Model):
+    """The data version the measures were last computed at. An import queues a refresh per batch;
+    a queued refresh for data an earlier refresh already counted is skipped."""
+
+    data_version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"measures computed at data version {self.data_version}"

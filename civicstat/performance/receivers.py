@@ -13,4 +13,4 @@ from civicstat.cases.signals import cases_changed
 def refresh_on_new_data(sender: Any, **kwargs: Any) -> None:
     from civicstat.performance.tasks import measures_refresh_task
 
-    measures_refresh_task.enqueue()
+    measures_refresh_task.enqueue(version=int(kwargs.get("version") or 0))

@@ -15,9 +15,7 @@ from civicstat.performance.scoring import composite
 # vega-embed and vega-tooltip would add <style> elements, which the site's CSP (style-src 'self')
 # blocks; the spec's own embed options turn them off (performance.css styles the tooltip instead)
 # without changing the shared chart runtime.
-EMBED_OPTIONS = {
-    "embedOptions": {"defaultStyle": False, "tooltip": {"disableDefaultStyle": True}}
-}
+EMBED_OPTIONS = {"embedOptions": {"defaultStyle": False, "tooltip": {"disableDefaultStyle": True}}}
 STATUS_COLOURS = {
     Status.ON_TRACK: "#1b7a3a", Status.NEAR: "#9a6400", Status.OFF_TRACK: "#b3261e",
     Status.NO_DATA: "#6b6b6b", Status.NONE: "#2d5a9e",

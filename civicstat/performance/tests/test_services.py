@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 
+from civicstat.cases.services import data_version, data_version_bump
 from civicstat.cases.signals import cases_changed
 from civicstat.performance.models import Measure, MeasureValue
 from civicstat.performance.services import (
@@ -66,7 +67,15 @@ def test_a_refresh_stores_values_targets_status_and_when(city: dict[str, Any]) -
 def test_new_data_enqueues_a_refresh(city: dict[str, Any], settings: Any) -> None:
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
     m = a_measure(filters={"service": "LEAK"})
-    cases_changed.send(sender=None, version=2)
+    version = data_version()
+    cases_changed.send(sender=None, version=version)
+    assert m.values.count() == 2
+    # A refresh queued for data already counted is skipped (one is queued per import batch).
+    m.values.all().delete()
+    cases_changed.send(sender=None, version=version)
+    assert m.values.count() == 0
+    data_version_bump()
+    cases_changed.send(sender=None, version=data_version())
     assert m.values.count() == 2
 
 
