@@ -51,9 +51,15 @@ def measure_filter(filters: Mapping[str, Any]) -> CaseFilter:
 
 def history(measure: Measure, *, last_day: date | None = None) -> list[Period]:
     """The periods from the measure's start date (or the first data) to the latest data."""
-    span = DailyCaseCount.objects.filter(area_id=0).aggregate(first=Min("day"), last=Max("day"))
+    # Up to the last day a case was opened: close days can run later (and generated or mistyped
+    # data can close in the future), which would add periods with nothing opened in them.
+    span = DailyCaseCount.objects.filter(area_id=0, opened__gt=0).aggregate(
+        first=Min("day"), last=Max("day")
+    )
     first = measure.start_date or span["first"]
     last = last_day or span["last"]
+    if last is not None:
+        last = min(last, timezone.localdate())
     if first is None or last is None:
         return []
     return list(periods_between(first, last, measure.period, measure.fiscal_start))

@@ -51,9 +51,13 @@ def measure_definition(measure: Measure) -> dict[str, Any]:
     return out
 
 
-def definitions_export(areas: list[PriorityArea] | None = None) -> dict[str, Any]:
-    """Every priority area (or the ones given) with its goals and measures, drafts included."""
+def definitions_export(
+    areas: list[PriorityArea] | None = None, *, published_only: bool = False
+) -> dict[str, Any]:
+    """Every priority area (or the ones given) with its goals and measures, drafts included
+    unless `published_only` (what the public API shows)."""
     chosen = areas if areas is not None else list(PriorityArea.objects.all())
+    measures = Measure.objects.published() if published_only else Measure.objects.all()
     return {
         "version": FORMAT_VERSION,
         "priority_areas": [
@@ -68,7 +72,7 @@ def definitions_export(areas: list[PriorityArea] | None = None) -> dict[str, Any
                         "title": g.title,
                         "description": g.description,
                         "position": g.position,
-                        "measures": [measure_definition(m) for m in g.measures.all()],
+                        "measures": [measure_definition(m) for m in measures.filter(goal=g)],
                     }
                     for g in a.goals.all()
                 ],

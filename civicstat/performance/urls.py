@@ -7,6 +7,7 @@ from civicstat.performance import views
 M = "performance/measures/<slug:slug>"
 urlpatterns = [
     path("performance", views.index, name="performance"),
+    path("performance/measures.json", views.definitions_json, name="performance-definitions"),
     path("performance/areas/<slug:area>/", views.area_detail, name="performance-area"),
     path("performance/areas/<slug:area>/<slug:goal>/", views.goal_detail, name="performance-goal"),
     path(f"{M}/", views.measure_detail, name="performance-measure"),

@@ -17,7 +17,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from civicstat.performance.models import Goal, Measure, PriorityArea
-from civicstat.performance.portable import measure_definition
+from civicstat.performance.portable import definitions_export, measure_definition
 from civicstat.performance.summaries import (
     GroupSummary,
     MeasureSummary,
@@ -106,6 +106,13 @@ def measure_csv(request: HttpRequest, slug: str) -> HttpResponse:
 def measure_json(request: HttpRequest, slug: str) -> JsonResponse:
     s = _summary(slug)
     return JsonResponse({"definition": measure_definition(s.measure), "values": s.rows()})
+
+
+@require_GET
+@public_etag
+def definitions_json(request: HttpRequest) -> JsonResponse:
+    """Every published measure's definition, by priority area and goal (the YAML format)."""
+    return JsonResponse(definitions_export(published_only=True))
 
 
 @require_GET

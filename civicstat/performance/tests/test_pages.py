@@ -112,3 +112,11 @@ def test_an_area_and_a_goal_page_list_their_measures(
     for page in (area_page, goal_page):
         assert "Leaks closed within 3 days" in page
     assert client.get("/performance/areas/nowhere/").status_code == 404
+
+
+def test_the_json_api_lists_published_definitions_only(
+    client: Client, measures: dict[str, Any]
+) -> None:
+    data = client.get("/performance/measures.json").json()
+    goals = data["priority_areas"][0]["goals"]
+    assert [m["slug"] for m in goals[0]["measures"]] == ["leaks-closed-in-3-days"]
