@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
+from django.utils.html import format_html
 
 from civicstat.cases.models import Department
 from civicstat.performance.models import (
@@ -86,11 +87,21 @@ class MeasureAdmin(admin.ModelAdmin[Measure]):
         ("Unit and period", {"fields": ("unit", "decimals", "direction", "period",
                                         "fiscal_year_start_month", "start_date")}),
         ("Calculation", {"fields": ("calculation", "filters", "denominator_filters",
-                                    "fixed_denominator", "target_days", "attribute")}),
+                                    "fixed_denominator", "target_days", "attribute",
+                                    "values_upload")}),
         ("Target and status", {"fields": ("target", "status_rule", "manual_status",
                                           "on_track_band", "near_band")}),
         ("Narratives (Markdown)", {"fields": ("methods", "analysis")}),
     ]  # fmt: skip
+
+    readonly_fields = ("values_upload",)
+
+    @admin.display(description="Manual values")
+    def values_upload(self, obj: Measure) -> str:
+        if obj.pk is None or obj.calculation != "manual":
+            return "Computed from the data (manual measures take uploaded values)."
+        url = reverse("admin:performance_measure_upload", args=[obj.pk])
+        return format_html('<a href="{}">Upload values from a CSV</a>', url)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Measure]:
         qs = super().get_queryset(request).select_related("goal", "department")

@@ -107,6 +107,7 @@ def test_a_bad_values_csv_is_refused_with_its_line_and_nothing_is_saved(
     manual = a_measure("survey", calculation="manual", department=city["water"])
     alice = staff("alice", city["water"])
     url = f"/admin/performance/measure/{manual.pk}/upload/"
+    assert url in alice.get(change_url(manual)).content.decode()  # linked from the measure
     bad = SimpleUploadedFile("v.csv", b"period,value\n2024-01,50\n2024-02,lots\n")
     response = alice.post(url, {"file": bad})
     assert response.status_code == 400
