@@ -14,12 +14,12 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from django.db.models import Count, FloatField, Max, Min, Sum
+from django.db.models import Count, FloatField, Max, Sum
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from civicstat.cases.models import DailyCaseCount, DailyCloseTime, Service
+from civicstat.cases.models import Case, DailyCloseTime, Service
 from civicstat.cases.query import CaseFilter, FilterError, cases, parse_filters, rollup_rows
 from civicstat.lib.periods import Period, period_of, periods_between
 from civicstat.lib.quantiles import bucket_bounds, median
@@ -52,12 +52,12 @@ def measure_filter(filters: Mapping[str, Any]) -> CaseFilter:
 def history(measure: Measure, *, last_day: date | None = None) -> list[Period]:
     """The periods from the measure's start date (or the first data) to the latest data."""
     # Up to the last day a case was opened: close days can run later (and generated or mistyped
-    # data can close in the future), which would add periods with nothing opened in them.
-    span = DailyCaseCount.objects.filter(area_id=0, opened__gt=0).aggregate(
-        first=Min("day"), last=Max("day")
-    )
-    first = measure.start_date or span["first"]
-    last = last_day or span["last"]
+    # data can close in the future), which would add periods with nothing opened in them. Read
+    # from the cases' opening-time index (two index lookups), not from a scan of the rollups.
+    times = Case.objects.values_list("requested_at", flat=True)
+    oldest, newest = times.order_by("requested_at").first(), times.order_by("-requested_at").first()
+    first = measure.start_date or (oldest and timezone.localdate(oldest))
+    last = last_day or (newest and timezone.localdate(newest))
     if last is not None:
         last = min(last, timezone.localdate())
     if first is None or last is None:
