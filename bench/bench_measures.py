@@ -33,8 +33,8 @@ area, status group). Over 13 years of 1 M generated cases that is ~800 k rows in
 row per case for a layer-wide filter (757 k for `311-requests`), read through an index that does
 not cover `opened`/`closed`, so a measure over a whole layer reads nearly as many rows as the cases
 table has. Measures filtered to a service group or department read proportionally fewer. What
-would meet the goal: a coarser rollup for measures (month × layer × service × department, ~35×
-fewer rows here), or covering indexes on the rollups (`area_id, layer_id, day, status_group,
+would meet the goal: a coarser rollup for measures (month × layer × service × department, up to
+30× fewer rows), or covering indexes on the rollups (`area_id, layer_id, day, status_group,
 opened, closed`), both changes to the cases core. The largest difference column compares each
 answer with the exact one: counts and rates are identical; "% closed within" differs by the cases
 within 2 % under the limit (the histogram bucket edge); medians by less than 2 %."""
