@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "civicstat.cases",
     "civicstat.ingest",
     "civicstat.open311",
+    "civicstat.performance",
 ]
 
 MIDDLEWARE = [
@@ -178,6 +179,9 @@ if HTTPS:
 
 # Import: rows per database batch. Larger batches are faster until memory use grows.
 INGEST_BATCH_SIZE = envint("INGEST_BATCH_SIZE", "5000")
+
+# The month (1–12) the city's fiscal year starts in; measures may override it. KC's starts in May.
+FISCAL_YEAR_START_MONTH = envint("FISCAL_YEAR_START_MONTH", "5")
 
 LOGGING = {
     "version": 1,

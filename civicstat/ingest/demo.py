@@ -12,6 +12,7 @@ from civicstat.cases.models import Area
 from civicstat.ingest.importer import import_file
 from civicstat.ingest.mapping import load_profile
 from civicstat.ingest.models import ImportRun
+from civicstat.performance.demo import demo_measures_load
 
 DEMO_DIR = Path(settings.BASE_DIR) / "demo" / "kansas-city"
 CASES_FILE = DEMO_DIR / "kcmo311_2007_2020_80k.csv.gz"
@@ -34,6 +35,9 @@ def demo_load(
     if not with_cases:
         return None
     done = ImportRun.objects.filter(file_name=cases_file.name, state=ImportRun.State.DONE)
-    if done.exists() and not force:
-        return None
-    return import_file(path=cases_file, profile=load_profile(name="kansas-city"), progress=progress)
+    run = None
+    if force or not done.exists():
+        run = import_file(path=cases_file, profile=load_profile(name="kansas-city"),
+                          progress=progress)  # fmt: skip
+    demo_measures_load()  # the KCStat priority areas and measures, computed from these cases
+    return run

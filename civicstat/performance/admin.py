@@ -1,0 +1,211 @@
+"""Staff edit priority areas, goals and measures here, with drafts and publishing.
+
+Permissions are Django's own (groups carry "change measure" and friends); on top of them, a user
+who is not a superuser sees and edits only the measures of the departments in their
+`StaffProfile`, and may only assign those departments.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from civicstat.cases.models import Department
+from civicstat.performance.models import (
+    Goal,
+    Measure,
+    MeasureTarget,
+    MeasureValue,
+    PriorityArea,
+    StaffProfile,
+)
+from civicstat.performance.services import (
+    measure_refresh,
+    measure_validate,
+    measure_values_set,
+    read_values_csv,
+)
+
+
+def staff_departments(user: Any) -> QuerySet[Department] | None:
+    """The departments a user may edit measures of; None means all (superusers)."""
+    if user.is_superuser:
+        return None
+    return Department.objects.filter(staff__user=user)
+
+
+class MeasureForm(forms.ModelForm[Measure]):
+    class Meta:
+        model = Measure
+        exclude: list[str] = []  # every field: the fieldsets below choose what shows
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        candidate = Measure(**{k: v for k, v in data.items() if k in _FIELD_NAMES})
+        try:
+            measure_validate(measure=candidate)
+        except ValidationError as error:
+            for field, problems in error.message_dict.items():
+                self.add_error(field if field in self.fields else None, problems)
+        return data
+
+
+_FIELD_NAMES = {f.name for f in Measure._meta.concrete_fields}
+
+
+class TargetInline(admin.TabularInline[MeasureTarget, Measure]):
+    model = MeasureTarget
+    extra = 0
+
+
+class ValuesUploadForm(forms.Form):
+    file = forms.FileField(
+        help_text="A CSV with the columns period (2024-03, or FY2024) and value."
+    )
+
+
+@admin.register(Measure)
+class MeasureAdmin(admin.ModelAdmin[Measure]):
+    form = MeasureForm
+    list_display = ("title", "goal", "department", "calculation", "published")
+    list_filter = ("published", "goal__area", "department", "calculation")
+    search_fields = ("title", "short_name", "slug")
+    prepopulated_fields = {"slug": ("title",)}
+    inlines = [TargetInline]
+    actions = ["publish", "unpublish", "refresh"]
+    fieldsets = [
+        (None, {"fields": ("goal", "title", "short_name", "slug", "description", "department",
+                           "position", "published")}),
+        ("Unit and period", {"fields": ("unit", "decimals", "direction", "period",
+                                        "fiscal_year_start_month", "start_date")}),
+        ("Calculation", {"fields": ("calculation", "filters", "denominator_filters",
+                                    "fixed_denominator", "target_days", "attribute",
+                                    "values_upload")}),
+        ("Target and status", {"fields": ("target", "status_rule", "manual_status",
+                                          "on_track_band", "near_band")}),
+        ("Narratives (Markdown)", {"fields": ("methods", "analysis")}),
+    ]  # fmt: skip
+
+    readonly_fields = ("values_upload",)
+
+    @admin.display(description="Manual values")
+    def values_upload(self, obj: Measure) -> str:
+        if obj.pk is None or obj.calculation != "manual":
+            return "Computed from the data (manual measures take uploaded values)."
+        url = reverse("admin:performance_measure_upload", args=[obj.pk])
+        return format_html('<a href="{}">Upload values from a CSV</a>', url)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Measure]:
+        qs = super().get_queryset(request).select_related("goal", "department")
+        allowed = staff_departments(request.user)
+        return qs if allowed is None else qs.filter(department__in=allowed)
+
+    def _may_edit(self, request: HttpRequest, obj: Measure | None) -> bool:
+        allowed = staff_departments(request.user)
+        if obj is None or allowed is None:
+            return True
+        return obj.department_id is not None and allowed.filter(id=obj.department_id).exists()
+
+    def has_change_permission(self, request: HttpRequest, obj: Measure | None = None) -> bool:
+        return super().has_change_permission(request, obj) and self._may_edit(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Measure | None = None) -> bool:
+        return super().has_delete_permission(request, obj) and self._may_edit(request, obj)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "department":
+            allowed = staff_departments(request.user)
+            if allowed is not None:
+                kwargs["queryset"] = allowed
+                kwargs["required"] = True
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        measure_refresh(measure=form.instance)  # targets may have changed with the inline
+
+    @admin.action(description="Publish the selected measures")
+    def publish(self, request: HttpRequest, queryset: QuerySet[Measure]) -> None:
+        self.message_user(request, f"Published {queryset.update(published=True)} measures.")
+
+    @admin.action(description="Move the selected measures back to draft")
+    def unpublish(self, request: HttpRequest, queryset: QuerySet[Measure]) -> None:
+        self.message_user(request, f"{queryset.update(published=False)} measures are drafts now.")
+
+    @admin.action(description="Recompute the selected measures now")
+    def refresh(self, request: HttpRequest, queryset: QuerySet[Measure]) -> None:
+        for measure in queryset:
+            measure_refresh(measure=measure)
+        self.message_user(request, f"Recomputed {queryset.count()} measures.")
+
+    def get_urls(self) -> list[Any]:
+        upload = self.admin_site.admin_view(self.upload_values)
+        return [path("<int:pk>/upload/", upload, name="performance_measure_upload"),
+                *super().get_urls()]  # fmt: skip
+
+    def upload_values(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """A manual measure's values from a CSV: every row checked before any is stored."""
+        measure = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self.has_change_permission(request, measure):
+            return HttpResponse("You may not change this measure.", status=403)
+        form = ValuesUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                text = form.cleaned_data["file"].read().decode("utf-8")
+                rows = read_values_csv(measure=measure, text=text)
+                count = measure_values_set(measure=measure, rows=rows)
+            except (UnicodeDecodeError, ValueError) as error:
+                form.add_error("file", f"{error}. No value was saved.")
+            else:
+                self.message_user(request, f"Stored {count} values.", messages.SUCCESS)
+                url = reverse("admin:performance_measure_change", args=[measure.pk])
+                return HttpResponseRedirect(url)
+        context = {**self.admin_site.each_context(request), "form": form, "measure": measure,
+                   "opts": self.model._meta, "title": f"Upload values for {measure}"}  # fmt: skip
+        status = 400 if form.errors else 200
+        return render(request, "performance/admin_upload.html", context, status=status)
+
+
+@admin.register(MeasureValue)
+class MeasureValueAdmin(admin.ModelAdmin[MeasureValue]):
+    list_display = ("measure", "period_start", "value", "target", "status", "source", "computed_at")
+    list_filter = ("source", "status")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[MeasureValue]:
+        qs = super().get_queryset(request).select_related("measure")
+        allowed = staff_departments(request.user)
+        return qs if allowed is None else qs.filter(measure__department__in=allowed)
+
+
+class GoalInline(admin.StackedInline[Goal, PriorityArea]):
+    model = Goal
+    extra = 0
+    prepopulated_fields = {"slug": ("title",)}
+
+
+@admin.register(PriorityArea)
+class PriorityAreaAdmin(admin.ModelAdmin[PriorityArea]):
+    list_display = ("name", "position")
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = [GoalInline]
+
+
+@admin.register(Goal)
+class GoalAdmin(admin.ModelAdmin[Goal]):
+    list_display = ("title", "area", "position")
+    list_filter = ("area",)
+    prepopulated_fields = {"slug": ("title",)}
+
+
+@admin.register(StaffProfile)
+class StaffProfileAdmin(admin.ModelAdmin[StaffProfile]):
+    list_display = ("user",)
+    filter_horizontal = ("departments",)

@@ -1,0 +1,232 @@
+"""A measure's value for every period of its history, computed from the rollups.
+
+Counts, rates, cumulative totals, "% closed within N days" and median days to close read the daily
+rollups (`DailyCaseCount`, `DailyCloseTime`): one grouped query per measure, whatever the number of
+cases. Sum, average and most recent value of a numeric attribute cannot: attributes are JSON on
+the cases, so those three aggregate the cases table in the database, restricted to the history.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any
+
+from django.db.models import Count, FloatField, Max, Sum
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from civicstat.cases.models import Case, DailyCloseTime, Service
+from civicstat.cases.query import CaseFilter, FilterError, cases, parse_filters, rollup_rows
+from civicstat.lib.periods import Period, period_of, periods_between
+from civicstat.lib.quantiles import bucket_bounds, median
+from civicstat.performance.models import Calculation, Measure, Unit
+
+DAY = 86400.0
+ROLLUP_CALCULATIONS = {
+    Calculation.COUNT, Calculation.RATE, Calculation.CLOSED_WITHIN, Calculation.MEDIAN_DAYS,
+    Calculation.CUMULATIVE,
+}  # fmt: skip
+ATTRIBUTE_CALCULATIONS = {Calculation.SUM, Calculation.AVERAGE, Calculation.RECENT}
+_NUMERIC = r"^-?[0-9]+(\.[0-9]+)?$"
+
+
+@dataclass
+class Point:
+    period: Period
+    value: float | None
+    numerator: float | None = None
+    denominator: float | None = None
+
+
+def measure_filter(filters: Mapping[str, Any]) -> CaseFilter:
+    """The CaseFilter a measure's stored filters mean; FilterError names a bad value."""
+    if "days" in filters:
+        raise FilterError("a measure's filters cannot use days (the history sets the dates)")
+    return parse_filters(dict(filters))
+
+
+def history(measure: Measure, *, last_day: date | None = None) -> list[Period]:
+    """The periods from the measure's start date (or the first data) to the latest data."""
+    # Up to the last day a case was opened: close days can run later (and generated or mistyped
+    # data can close in the future), which would add periods with nothing opened in them. Read
+    # from the cases' opening-time index (two index lookups), not from a scan of the rollups.
+    times = Case.objects.values_list("requested_at", flat=True)
+    oldest, newest = times.order_by("requested_at").first(), times.order_by("-requested_at").first()
+    first = measure.start_date or (oldest and timezone.localdate(oldest))
+    last = last_day or (newest and timezone.localdate(newest))
+    if last is not None:
+        last = min(last, timezone.localdate())
+    if first is None or last is None:
+        return []
+    return list(periods_between(first, last, measure.period, measure.fiscal_start))
+
+
+def compute(measure: Measure, *, last_day: date | None = None) -> list[Point]:
+    """The measure's value per period. Manual measures have none to compute (staff enter them)."""
+    calc = measure.calculation
+    if calc == Calculation.MANUAL:
+        return []
+    periods = history(measure, last_day=last_day)
+    if not periods:
+        return []
+    f = measure_filter(measure.filters)
+    f.requested_from, f.requested_to = periods[0].start, periods[-1].last_day
+    index = _indexer(periods)
+    if calc in (Calculation.COUNT, Calculation.CUMULATIVE):
+        counts = _opened(f, index, len(periods))
+        if calc == Calculation.COUNT:
+            return [Point(p, float(n)) for p, n in zip(periods, counts, strict=True)]
+        running, out = 0, []
+        for p, n in zip(periods, counts, strict=True):
+            running += n
+            out.append(Point(p, float(running)))
+        return out
+    if calc == Calculation.RATE:
+        return _rate(measure, f, periods, index)
+    if calc == Calculation.CLOSED_WITHIN:
+        return _closed_within(measure, f, periods, index)
+    if calc == Calculation.MEDIAN_DAYS:
+        return _median_days(f, periods, index)
+    return _attribute(measure, f, periods, index)
+
+
+def _indexer(periods: list[Period]) -> Callable[[date], int]:
+    """Day → position of its period in `periods`, cached: rollups give one row per day."""
+    positions = {p.start: i for i, p in enumerate(periods)}
+    kind, month = periods[0].kind, periods[0].fiscal_start_month
+    cache: dict[date, int] = {}
+
+    def index(day: date) -> int:
+        if day not in cache:
+            cache[day] = positions[period_of(day, kind, month).start]
+        return cache[day]
+
+    return index
+
+
+def _opened(f: CaseFilter, index: Callable[[date], int], size: int) -> list[int]:
+    counts = [0] * size
+    for row in rollup_rows(f).values("day").annotate(n=Sum("opened")).order_by():
+        counts[index(row["day"])] += row["n"]
+    return counts
+
+
+def _rate(
+    measure: Measure, f: CaseFilter, periods: list[Period], index: Callable[[date], int]
+) -> list[Point]:
+    numerators = _opened(f, index, len(periods))
+    if measure.fixed_denominator:
+        denominators = [measure.fixed_denominator] * len(periods)
+    else:
+        d = measure_filter(measure.denominator_filters)
+        d.requested_from, d.requested_to = f.requested_from, f.requested_to
+        denominators = [float(n) for n in _opened(d, index, len(periods))]
+    scale = 100.0 if measure.unit == Unit.PERCENT else 1.0
+    return [
+        # Nothing to divide by is "no data", not zero.
+        Point(p, scale * n / den if den else None, float(n), float(den))
+        for p, n, den in zip(periods, numerators, denominators, strict=True)
+    ]
+
+
+def within_limit(bucket: int, seconds: float) -> bool:
+    """Whether every duration in `bucket` is at most `seconds`.
+
+    A bucket spans 2 % of its durations; the one holding the limit itself counts as late, so a case
+    closed up to 2 % under the limit may count late, and never one over it as on time.
+    """
+    return bucket_bounds(bucket)[1] <= seconds
+
+
+def _closed_within(
+    measure: Measure, f: CaseFilter, periods: list[Period], index: Callable[[date], int]
+) -> list[Point]:
+    within = [0] * len(periods)
+    total = [0] * len(periods)
+    rows = rollup_rows(f, DailyCloseTime)
+    limits: dict[int, float] = {}
+    if measure.target_days:
+        grouped = rows.values("day", "bucket").annotate(n=Sum("count")).order_by()
+    else:
+        # Each service against its own target; services without one are left out of both sides.
+        limits = {
+            s: float(days or 0) * DAY
+            for s, days in Service.objects.filter(target_days__isnull=False).values_list(
+                "id", "target_days"
+            )
+        }
+        grouped = (
+            rows.filter(service_id__in=list(limits))
+            .values("day", "service_id", "bucket")
+            .annotate(n=Sum("count"))
+            .order_by()
+        )
+    fixed = float(measure.target_days or 0) * DAY
+    for row in grouped:
+        i = index(row["day"])
+        total[i] += row["n"]
+        limit = fixed or limits[row["service_id"]]
+        if within_limit(row["bucket"], limit):
+            within[i] += row["n"]
+    return [
+        Point(p, 100.0 * w / t if t else None, float(w), float(t))
+        for p, w, t in zip(periods, within, total, strict=True)
+    ]
+
+
+def _median_days(f: CaseFilter, periods: list[Period], index: Callable[[date], int]) -> list[Point]:
+    histograms: list[dict[int, int]] = [defaultdict(int) for _ in periods]
+    rows = rollup_rows(f, DailyCloseTime).values("day", "bucket").annotate(n=Sum("count"))
+    for row in rows.order_by():
+        histograms[index(row["day"])][row["bucket"]] += row["n"]
+    out = []
+    for p, counts in zip(periods, histograms, strict=True):
+        seconds = median(counts)
+        out.append(Point(p, None if seconds is None else seconds / DAY, None, sum(counts.values())))
+    return out
+
+
+def _attribute(
+    measure: Measure, f: CaseFilter, periods: list[Period], index: Callable[[date], int]
+) -> list[Point]:
+    """Sum, average or most recent value of a numeric attribute, aggregated by the database.
+
+    Only values written as plain decimal numbers ("41", "41.0", "-3.5") count; others are skipped.
+    """
+    key = f"attributes__{measure.attribute}"
+    qs = cases(f).filter(**{f"{key}__regex": _NUMERIC}).annotate(v=Cast(KT(key), FloatField()))
+    out = [Point(p, None, None, 0.0) for p in periods]
+    if measure.calculation == Calculation.RECENT:
+        # The latest case's value per period: a day's latest is found first, then each period's.
+        newest: dict[int, Any] = {}
+        for day_row in qs.values("requested_day").annotate(at=Max("requested_at")).order_by():
+            i = index(day_row["requested_day"])
+            if i not in newest or day_row["at"] > newest[i]:
+                newest[i] = day_row["at"]
+        picked = qs.filter(requested_at__in=list(newest.values())).values_list("requested_at", "v")
+        for at, value in picked:
+            i = index(_local_day(at))
+            if newest.get(i) == at:
+                out[i] = replace(out[i], value=value)
+        return out
+    grouped = qs.values("requested_day").annotate(s=Sum("v"), n=Count("id")).order_by()
+    sums = [0.0] * len(periods)
+    counts = [0] * len(periods)
+    for row in grouped:
+        i = index(row["requested_day"])
+        sums[i] += row["s"] or 0.0
+        counts[i] += row["n"]
+    for i, p in enumerate(periods):
+        if counts[i]:
+            value = sums[i] if measure.calculation == Calculation.SUM else sums[i] / counts[i]
+            out[i] = Point(p, value, sums[i], float(counts[i]))
+    return out
+
+
+def _local_day(moment: Any) -> date:
+    day: date = timezone.localdate(moment)
+    return day

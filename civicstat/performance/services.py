@@ -1,0 +1,206 @@
+"""Writes for measures: validating a definition, refreshing values, uploading manual values."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from civicstat.cases.query import FilterError, rollup_rows
+from civicstat.lib.periods import Period, fiscal_year_period, period_of
+from civicstat.performance.calculations import ATTRIBUTE_CALCULATIONS, compute, measure_filter
+from civicstat.performance.models import (
+    Calculation,
+    Direction,
+    Measure,
+    MeasureTarget,
+    MeasureValue,
+    StatusRule,
+)
+from civicstat.performance.numbers import parse_number
+from civicstat.performance.scoring import score_of, status_of
+
+
+def measure_validate(*, measure: Measure) -> None:
+    """Raise ValidationError, field by field, for a definition that cannot be computed."""
+    errors: dict[str, str] = {}
+    calc = measure.calculation
+    for field in ("filters", "denominator_filters"):
+        value = getattr(measure, field)
+        if not isinstance(value, dict):
+            errors[field] = (
+                'Write the filters as a JSON object, such as {"service_group": "Animal"}.'
+            )
+            continue
+        try:
+            f = measure_filter(value)
+            if calc not in ATTRIBUTE_CALCULATIONS and calc != Calculation.MANUAL:
+                rollup_rows(f)  # the filter must be answerable from the rollups
+        except FilterError as error:
+            errors[field] = f"{error}."
+    no_denominator = not measure.denominator_filters and not measure.fixed_denominator
+    if calc == Calculation.RATE and "denominator_filters" not in errors and no_denominator:
+        errors["denominator_filters"] = (
+            "A rate needs a denominator: filters for the cases to divide by, or a fixed number."
+        )
+    if calc in ATTRIBUTE_CALCULATIONS and not re.fullmatch(r"[A-Za-z0-9_]+", measure.attribute):
+        errors["attribute"] = "Name the case attribute to read (letters, digits and _ only)."
+    if calc == Calculation.CUMULATIVE and not measure.start_date:
+        errors["start_date"] = "A cumulative total needs the date it counts from."
+    if (
+        measure.fiscal_year_start_month is not None
+        and not 1 <= measure.fiscal_year_start_month <= 12
+    ):
+        errors["fiscal_year_start_month"] = "Give a month from 1 (January) to 12 (December)."
+    if measure.status_rule == StatusRule.THRESHOLDS:
+        if measure.direction == Direction.TARGET:
+            errors["status_rule"] = "Thresholds need a direction; use proximity for on-target."
+        elif measure.on_track_band is None or measure.near_band is None:
+            errors["near_band"] = "Thresholds need both the on-track and the near edges."
+        elif (measure.near_band - measure.on_track_band) * (
+            1 if measure.direction == Direction.DOWN else -1
+        ) < 0:
+            errors["near_band"] = (
+                "The near edge must lie beyond the on-track edge, away from better."
+            )
+    if measure.status_rule == StatusRule.MANUAL and not measure.manual_status:
+        errors["manual_status"] = "Choose the status to show."
+    if errors:
+        raise ValidationError(errors)
+
+
+def _targets(measure: Measure) -> dict[date, float]:
+    return dict(measure.targets.values_list("period_start", "value"))
+
+
+def _status_and_score(
+    measure: Measure, value: float | None, target: float | None
+) -> tuple[str, float | None]:
+    status = status_of(
+        rule=measure.status_rule, direction=measure.direction, value=value, target=target,
+        manual=measure.manual_status, on_track_band=measure.on_track_band,
+        near_band=measure.near_band,
+    )  # fmt: skip
+    return status, score_of(direction=measure.direction, value=value, target=target)
+
+
+def measure_refresh(*, measure: Measure, last_day: date | None = None) -> int:
+    """Recompute the measure's values (or, when manual, their targets, status and score) and store
+    them with the time they were computed. Returns how many periods it has."""
+    now = timezone.now()
+    targets = _targets(measure)
+    with transaction.atomic():
+        if measure.calculation == Calculation.MANUAL:
+            values = list(measure.values.all())
+            for v in values:
+                v.target = targets.get(v.period_start, measure.target)
+                v.status, v.score = _status_and_score(measure, v.value, v.target)
+                v.computed_at = now
+            MeasureValue.objects.bulk_update(values, ["target", "status", "score", "computed_at"])
+            return len(values)
+        rows = []
+        for point in compute(measure, last_day=last_day):
+            target = targets.get(point.period.start, measure.target)
+            status, score = _status_and_score(measure, point.value, target)
+            rows.append(MeasureValue(
+                measure=measure, period_start=point.period.start, period_end=point.period.end,
+                value=point.value, numerator=point.numerator, denominator=point.denominator,
+                target=target, status=status, score=score, computed_at=now,
+            ))  # fmt: skip
+        measure.values.all().delete()
+        MeasureValue.objects.bulk_create(rows)
+    return len(rows)
+
+
+def measures_refresh() -> int:
+    """Refresh every measure; returns how many were refreshed."""
+    measures = list(Measure.objects.all())
+    for measure in measures:
+        measure_refresh(measure=measure)
+    return len(measures)
+
+
+# ---- Manual and uploaded values -----------------------------------------------------------------
+
+
+@dataclass
+class ValueRow:
+    period: Period
+    value: float | None
+
+
+def read_period(text: str, measure: Measure) -> Period:
+    """A period from "2024-03-15" (any day in it), "2024-03" (a month) or "FY2024" (a year)."""
+    text = text.strip()
+    kind, month = measure.period, measure.fiscal_start
+    if m := re.fullmatch(r"FY ?(\d{4})", text, re.IGNORECASE):
+        if kind != "year":
+            raise ValueError(f"{text!r} is a fiscal year, but this measure reports by {kind}")
+        return fiscal_year_period(int(m[1]), month)
+    try:
+        month_only = re.fullmatch(r"\d{4}-\d{2}", text)
+        day = date.fromisoformat(f"{text}-01" if month_only else text)
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not a period; write a date in it (2024-03-15), a month (2024-03) or a "
+            "fiscal year (FY2024)"
+        ) from None
+    return period_of(day, kind, month)
+
+
+def read_values_csv(*, measure: Measure, text: str) -> list[ValueRow]:
+    """Rows of a values CSV (columns: period, value), all checked; ValueError names the line."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    columns = {c.strip().lower() for c in reader.fieldnames or []}
+    if not {"period", "value"} <= columns:
+        raise ValueError("the CSV needs a header row with the columns period and value")
+    rows: list[ValueRow] = []
+    seen: set[date] = set()
+    for line, raw in enumerate(reader, start=2):
+        row = {(k or "").strip().lower(): (v or "") for k, v in raw.items()}
+        try:
+            period = read_period(row["period"], measure)
+            value, _ = parse_number(row["value"])
+        except ValueError as error:
+            raise ValueError(f"line {line}: {error}") from None
+        if period.start in seen:
+            raise ValueError(f"line {line}: {period.label} appears twice")
+        seen.add(period.start)
+        rows.append(ValueRow(period, value))
+    if not rows:
+        raise ValueError("the CSV has no values under its header")
+    return rows
+
+
+def measure_values_set(*, measure: Measure, rows: list[ValueRow]) -> int:
+    """Store entered values (a manual measure's), replacing those of the same periods."""
+    if measure.calculation != Calculation.MANUAL:
+        raise ValueError(
+            f"{measure.slug} is computed from the data; only manual measures take values"
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        for row in rows:
+            MeasureValue.objects.update_or_create(
+                measure=measure, period_start=row.period.start,
+                defaults={"period_end": row.period.end, "value": row.value, "computed_at": now,
+                          "source": MeasureValue.Source.MANUAL},
+            )  # fmt: skip
+        measure_refresh(measure=measure)
+    return len(rows)
+
+
+def measure_targets_set(*, measure: Measure, targets: dict[date, float]) -> None:
+    """Replace the measure's per-period targets."""
+    with transaction.atomic():
+        measure.targets.all().delete()
+        MeasureTarget.objects.bulk_create(
+            MeasureTarget(measure=measure, period_start=start, value=value)
+            for start, value in targets.items()
+        )

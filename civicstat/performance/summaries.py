@@ -1,0 +1,155 @@
+"""What the public pages read: each measure's latest value, change, status and score, and the
+composite scores of goals and priority areas. Everything comes from stored values."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from civicstat.lib.periods import period_of
+from civicstat.performance.models import Measure, MeasureValue, Status
+from civicstat.performance.scoring import composite
+
+# vega-embed and vega-tooltip would add <style> elements, which the site's CSP (style-src 'self')
+# blocks; the spec's own embed options turn them off (performance.css styles the tooltip instead)
+# without changing the shared chart runtime.
+EMBED_OPTIONS = {"embedOptions": {"defaultStyle": False, "tooltip": {"disableDefaultStyle": True}}}
+STATUS_COLOURS = {
+    Status.ON_TRACK: "#1b7a3a", Status.NEAR: "#9a6400", Status.OFF_TRACK: "#b3261e",
+    Status.NO_DATA: "#6b6b6b", Status.NONE: "#2d5a9e",
+}  # fmt: skip
+
+
+@dataclass
+class MeasureSummary:
+    measure: Measure
+    values: list[MeasureValue]
+    latest: MeasureValue | None = None
+    previous: MeasureValue | None = None
+
+    def __post_init__(self) -> None:
+        known = [v for v in self.values if v.value is not None]
+        self.latest = known[-1] if known else None
+        self.previous = known[-2] if len(known) > 1 else None
+
+    @property
+    def change(self) -> float | None:
+        if self.latest is None or self.previous is None:
+            return None
+        assert self.latest.value is not None and self.previous.value is not None
+        return self.latest.value - self.previous.value
+
+    @property
+    def status(self) -> str:
+        return self.latest.status if self.latest else Status.NO_DATA
+
+    @property
+    def status_label(self) -> str:
+        return Status(self.status).label if self.status in Status.values else ""
+
+    @property
+    def score(self) -> float | None:
+        return self.latest.score if self.latest else None
+
+    def period_label(self, value: MeasureValue) -> str:
+        m = self.measure
+        return period_of(value.period_start, m.period, m.fiscal_start).label
+
+    @property
+    def latest_label(self) -> str:
+        return self.period_label(self.latest) if self.latest else ""
+
+    @property
+    def previous_label(self) -> str:
+        return self.period_label(self.previous) if self.previous else ""
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per period, for tables, CSV and charts."""
+        return [
+            {
+                "period": self.period_label(v),
+                "start": v.period_start.isoformat(),
+                "end": v.period_end.isoformat(),
+                "value": v.value,
+                "target": v.target,
+                "status": v.status,
+                "status_label": Status(v.status).label if v.status else "",
+                "score": v.score,
+                "numerator": v.numerator,
+                "denominator": v.denominator,
+                "computed_at": v.computed_at.isoformat(),
+            }  # fmt: skip
+            for v in self.values
+        ]
+
+
+@dataclass
+class GroupSummary:
+    """A goal's or a priority area's measures, composite score and status counts."""
+
+    measures: list[MeasureSummary] = field(default_factory=list)
+
+    @property
+    def score(self) -> float | None:
+        return composite(m.score for m in self.measures)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        c = Counter(m.status for m in self.measures)
+        return {"on_track": c[Status.ON_TRACK], "near": c[Status.NEAR],
+                "off_track": c[Status.OFF_TRACK]}  # fmt: skip
+
+
+def summarise(measures: Iterable[Measure]) -> list[MeasureSummary]:
+    """Summaries of `measures`, reading all their values in one query."""
+    measures = list(measures)
+    by_measure: dict[int, list[MeasureValue]] = {m.id: [] for m in measures}
+    for v in MeasureValue.objects.filter(measure__in=measures).order_by("period_start"):
+        by_measure[v.measure_id].append(v)
+    return [MeasureSummary(m, by_measure[m.id]) for m in measures]
+
+
+def timeline_spec(summary: MeasureSummary, *, height: int = 260) -> dict[str, Any]:
+    """A Vega-Lite chart of the values, with the target as a dashed line and status colours."""
+    m = summary.measure
+    statuses = [s for s in STATUS_COLOURS if s]
+    data = [r for r in summary.rows() if r["value"] is not None or r["target"] is not None]
+    x = {"field": "start", "type": "temporal", "title": None}
+    y = {"field": "value", "type": "quantitative", "title": m.get_unit_display()}
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+        "description": f"{m.title}: values per {m.period} with the target",
+        "usermeta": EMBED_OPTIONS,
+        "width": "container", "height": height,
+        "data": {"values": data},
+        "layer": [
+            {"mark": {"type": "line", "color": "#2d5a9e"}, "encoding": {
+                "x": x, "y": y}},
+            {"mark": {"type": "point", "filled": True, "size": 60}, "encoding": {
+                "x": x, "y": {"field": "value", "type": "quantitative"},
+                "color": {"field": "status_label", "type": "nominal", "title": "Status",
+                          "scale": {"domain": [Status(s).label for s in statuses],
+                                    "range": [STATUS_COLOURS[s] for s in statuses]}},
+                "tooltip": [{"field": "period"}, {"field": "value", "format": ",.2f"},
+                            {"field": "target"}, {"field": "status_label", "title": "Status"}]}},
+            {"mark": {"type": "line", "strokeDash": [6, 4], "color": "#444"}, "encoding": {
+                "x": x, "y": {"field": "target", "type": "quantitative"}}},
+        ],
+    }  # fmt: skip
+
+
+def sparkline_spec(summary: MeasureSummary) -> dict[str, Any]:
+    data = [{"start": r["start"], "value": r["value"]} for r in summary.rows()[-24:]]
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+        "description": f"Recent trend of {summary.measure.short_name}",
+        "usermeta": EMBED_OPTIONS,
+        "width": 160, "height": 36, "padding": 0, "data": {"values": data},
+        "config": {"view": {"stroke": None}},
+        "mark": {"type": "line", "color": "#2d5a9e"},
+        "encoding": {"x": {"field": "start", "type": "temporal", "axis": None},
+                     "y": {"field": "value", "type": "quantitative", "axis": None,
+                           "scale": {"zero": False}}},
+    }  # fmt: skip

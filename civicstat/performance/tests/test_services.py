@@ -1,0 +1,112 @@
+"""Definitions are checked before they are saved; refreshes store values with their time and
+status; uploaded values are all checked before any is stored; new data queues a refresh."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from civicstat.cases.services import data_version, data_version_bump
+from civicstat.cases.signals import cases_changed
+from civicstat.performance.models import Measure, MeasureValue
+from civicstat.performance.services import (
+    measure_refresh,
+    measure_validate,
+    measure_values_set,
+    read_values_csv,
+)
+from civicstat.performance.tests.factories import a_measure, small_city
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def city(db: None) -> dict[str, Any]:
+    return small_city()
+
+
+def errors_of(**fields: Any) -> dict[str, Any]:
+    fields.setdefault("calculation", "count")
+    with pytest.raises(ValidationError) as caught:
+        measure_validate(measure=Measure(slug="x", title="x", short_name="x", **fields))
+    return caught.value.message_dict
+
+
+def test_it_rejects_a_filter_naming_an_unknown_service(city: dict[str, Any]) -> None:
+    errors = errors_of(filters={"service": "NOPE"})
+    assert "unknown service 'NOPE'" in errors["filters"][0]
+    assert "LEAK" in errors["filters"][0]  # says what would work
+
+
+def test_it_rejects_a_rate_with_no_denominator(city: dict[str, Any]) -> None:
+    assert "needs a denominator" in errors_of(calculation="rate")["denominator_filters"][0]
+
+
+def test_it_rejects_a_filter_the_rollups_cannot_answer(city: dict[str, Any]) -> None:
+    assert "need the cases table" in errors_of(filters={"q": "leak"})["filters"][0]
+
+
+def test_it_rejects_threshold_edges_in_the_wrong_order(city: dict[str, Any]) -> None:
+    errors = errors_of(status_rule="thresholds", direction="up", on_track_band=10, near_band=20)
+    assert "beyond the on-track edge" in errors["near_band"][0]
+
+
+def test_a_refresh_stores_values_targets_status_and_when(city: dict[str, Any]) -> None:
+    m = a_measure(filters={"service": "LEAK"}, target=3, status_rule="proximity",
+                  on_track_band=0, near_band=50)  # fmt: skip
+    assert measure_refresh(measure=m) == 2
+    rows = list(m.values.values_list("period_start", "value", "status", "score"))
+    assert rows == [(date(2024, 1, 1), 3.0, "on_track", 1.0),
+                    (date(2024, 2, 1), 1.0, "off_track", pytest.approx(1 / 3))]  # fmt: skip
+    assert all(v.computed_at for v in m.values.all())
+
+
+def test_new_data_enqueues_a_refresh(city: dict[str, Any], settings: Any) -> None:
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    m = a_measure(filters={"service": "LEAK"})
+    version = data_version()
+    cases_changed.send(sender=None, version=version)
+    assert m.values.count() == 2
+    # A refresh queued for data already counted is skipped (one is queued per import batch).
+    m.values.all().delete()
+    cases_changed.send(sender=None, version=version)
+    assert m.values.count() == 0
+    data_version_bump()
+    cases_changed.send(sender=None, version=data_version())
+    assert m.values.count() == 2
+
+
+CSV = 'period,value\n2024-01,81%\n2024-02-10,N/A\n2024-03,"1,000"\n'
+
+
+def test_uploaded_values_are_read_and_stored(city: dict[str, Any]) -> None:
+    m = a_measure(calculation="manual", unit="percent", target=80, status_rule="proximity",
+                  on_track_band=0, near_band=10)  # fmt: skip
+    measure_values_set(measure=m, rows=read_values_csv(measure=m, text=CSV))
+    got = list(m.values.values_list("period_start", "value", "status", "source"))
+    assert got == [
+        (date(2024, 1, 1), 81.0, "on_track", "manual"),
+        (date(2024, 2, 1), None, "no_data", "manual"),
+        (date(2024, 3, 1), 1000.0, "on_track", "manual"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("period,value\n2024-01,81\n2024-13,5\n", "line 3: '2024-13' is not a period"),
+        ("period,value\n2024-01,about 5\n", "line 2: 'about 5' is not a number"),
+        ("when,value\n2024-01,5\n", "columns period and value"),
+        ("period,value\n2024-01,5\n2024-01-31,6\n", "line 3: Jan 2024 appears twice"),
+    ],
+)
+def test_a_bad_csv_names_the_line_and_stores_nothing(
+    city: dict[str, Any], text: str, message: str
+) -> None:
+    m = a_measure(calculation="manual")
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        read_values_csv(measure=m, text=text)
+    assert not MeasureValue.objects.exists()

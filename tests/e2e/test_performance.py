@@ -1,0 +1,131 @@
+"""The performance pages in a real browser, as a resident uses them: from the priority areas down
+to a measure, its chart and its CSV; embeds framed by another page; axe-core on every page;
+screenshots at phone and desktop widths in tests/e2e/artifacts/."""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+from collections.abc import Callable, Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from civicstat.performance.demo import demo_measures_load
+from civicstat.performance.models import Measure
+from tests.e2e.browser import DESKTOP, PHONE, axe_report
+
+pytestmark = pytest.mark.e2e
+
+MEASURE = "property-violations-closed-within-target"
+
+
+@pytest.fixture
+def kc_measures(kc_cases: None) -> None:
+    """The KC demo's priority areas and measures, computed from the imported slice."""
+    assert demo_measures_load() == 10
+
+
+def test_a_resident_drills_from_the_areas_to_a_measure_and_downloads_its_values(
+    page: Page, live_server: Any, kc_measures: None
+) -> None:
+    page.goto(live_server.url + "/performance")
+    expect(page.get_by_role("link", name="Performance")).to_have_attribute("aria-current", "page")
+    expect(page.locator("ul.areas > li")).to_have_count(6)
+    page.get_by_role("link", name="Neighborhood livability").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Neighborhood livability")
+    page.get_by_role("link", name="Enforce property maintenance codes").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Enforce property maintenance codes")
+    page.get_by_role("link", name="Violations within 60 days").click()
+
+    measure = Measure.objects.get(slug=MEASURE)
+    expect(page.get_by_role("heading", level=1)).to_have_text(measure.title)
+    expect(page.locator(".chart svg")).to_be_visible()  # Vega-Lite drew under the strict CSP
+    expect(page.locator(".sparkline svg")).to_be_visible()
+    expect(page.locator("#values-caption + thead + tbody > tr")).to_have_count(
+        measure.values.count()
+    )
+    expect(page.get_by_role("heading", name="Methods")).to_be_visible()
+
+    with page.expect_download() as caught:
+        page.get_by_role("link", name="Values (CSV)").click()
+    rows = list(csv.DictReader(io.StringIO(Path(caught.value.path()).read_text())))
+    assert len(rows) == measure.values.count()
+    latest = measure.values.exclude(value=None).order_by("period_start").last()
+    assert latest is not None
+    assert (
+        float(rows[-1]["value"] or "nan") == pytest.approx(latest.value) or rows[-1]["value"] == ""
+    )
+
+
+@pytest.fixture
+def other_site(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """Another web site on loopback (a different origin from the live server)."""
+    handler = partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield tmp_path, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_another_site_can_frame_the_card_and_the_chart(
+    page: Page, live_server: Any, kc_measures: None, other_site: tuple[Path, str]
+) -> None:
+    folder, origin = other_site
+    base = f"{live_server.url}/performance/measures/{MEASURE}/embed"
+    (folder / "index.html").write_text(
+        "<!doctype html><title>A neighbourhood blog</title>"
+        f'<iframe title="card" src="{base}/card/" width="340" height="320"></iframe>'
+        f'<iframe title="chart" src="{base}/chart/" width="640" height="420"></iframe>'
+    )
+    page.goto(origin + "/index.html")
+    card = page.frame_locator('iframe[title="card"]')
+    expect(card.locator(".metric-card .big")).not_to_be_empty()
+    chart = page.frame_locator('iframe[title="chart"]')
+    expect(chart.locator(".chart svg")).to_be_visible()
+
+
+@pytest.mark.parametrize("which", ["index", "area", "goal", "measure", "card", "chart"])
+def test_the_performance_pages_have_no_wcag_21_aa_violations(
+    axe_page: Page, live_server: Any, kc_measures: None,
+    axe_violations: Callable[[Page], list[dict[str, Any]]], which: str,
+) -> None:  # fmt: skip
+    measure = Measure.objects.select_related("goal__area").get(slug=MEASURE)
+    path = {
+        "index": "/performance", "area": measure.goal.area.get_absolute_url(),
+        "goal": measure.goal.get_absolute_url(), "measure": measure.get_absolute_url(),
+        "card": f"/performance/measures/{MEASURE}/embed/card/",
+        "chart": f"/performance/measures/{MEASURE}/embed/chart/",
+    }[which]  # fmt: skip
+    axe_page.goto(live_server.url + path)
+    if which in ("measure", "chart"):
+        expect(axe_page.locator(".chart svg")).to_be_visible()
+    violations = axe_violations(axe_page)
+    assert not violations, f"axe-core found on {path}:\n{axe_report(violations)}"
+
+
+def test_screenshots_of_the_performance_pages_at_phone_and_desktop_widths(
+    page: Page, live_server: Any, kc_measures: None, screenshot: Callable[[Page, str], Path]
+) -> None:
+    measure = Measure.objects.select_related("goal__area").get(slug=MEASURE)
+    pages = (
+        ("performance", "/performance"),
+        ("performance-area", measure.goal.area.get_absolute_url()),
+        ("performance-measure", measure.get_absolute_url()),
+        ("performance-embed-card", f"/performance/measures/{MEASURE}/embed/card/"),
+    )
+    for width, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+        page.set_viewport_size(viewport)
+        for name, path in pages:
+            page.goto(live_server.url + path)
+            if name == "performance-measure":
+                expect(page.locator(".chart svg")).to_be_visible()
+            shot = screenshot(page, f"{name}-{width}")
+            assert shot.stat().st_size > 10_000, f"{shot} looks empty"
