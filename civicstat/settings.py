@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "civicstat.cases",
     "civicstat.ingest",
     "civicstat.open311",
+    "civicstat.alerts",
 ]
 
 MIDDLEWARE = [
@@ -178,6 +179,18 @@ if HTTPS:
 
 # Import: rows per database batch. Larger batches are faster until memory use grows.
 INGEST_BATCH_SIZE = envint("INGEST_BATCH_SIZE", "5000")
+
+# Email alerts (civicstat.alerts).
+ALERTS_MAX_RADIUS_M = envint("ALERTS_MAX_RADIUS_M", "5000")
+ALERTS_MAX_SUBSCRIPTIONS = envint("ALERTS_MAX_SUBSCRIPTIONS", "20")
+ALERTS_MAX_ITEMS = envint("ALERTS_MAX_ITEMS", "20")
+ALERTS_CONFIRM_DAYS = envint("ALERTS_CONFIRM_DAYS", "7")
+ALERTS_DIGEST_HOUR = envint("ALERTS_DIGEST_HOUR", "7")
+ALERTS_DIGEST_WEEKDAY = envint("ALERTS_DIGEST_WEEKDAY", "0")
+ALERTS_MATCH_BATCH = envint("ALERTS_MATCH_BATCH", "2000")
+ALERTS_RETRY_SECONDS = envint("ALERTS_RETRY_SECONDS", "60")
+ALERTS_RATE_PER_IP = envstr("ALERTS_RATE_PER_IP", "20/h")
+ALERTS_RATE_PER_ADDRESS = envstr("ALERTS_RATE_PER_ADDRESS", "5/h")
 
 LOGGING = {
     "version": 1,
