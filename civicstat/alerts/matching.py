@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import h3.api.basic_int as h3int
+import h3.api.numpy_int as h3np
 import numpy as np
 import numpy.typing as npt
 
@@ -144,24 +145,23 @@ class RadiusIndex:
         pair_case: list[Ints] = []
         pair_row: list[Ints] = []
         for group in self.groups:
-            query_cells: list[int] = []
-            query_case: list[int] = []
-            disks: dict[int, list[int]] = {}
+            disks: dict[int, Ints] = {}
+            parts: list[Ints] = []
             k = 0
-            for i, c in enumerate(new):
+            for c in new:
                 cell = int(h3int.latlng_to_cell(c.lat, c.lon, group.resolution))
                 disk = disks.get(cell)
                 if disk is None:
                     k = k or disk_k(cell, group.max_radius)  # one city: one spacing per group
-                    disk = disks[cell] = h3int.grid_disk(cell, k)
-                query_cells.extend(disk)
-                query_case.extend([i] * len(disk))
-            q = np.array(query_cells, dtype=np.uint64).astype(np.int64)
+                    disk = disks[cell] = h3np.grid_disk(cell, k).astype(np.int64)
+                parts.append(disk)
+            q = np.concatenate(parts)
+            query_case = np.repeat(np.arange(len(new), dtype=np.int64), [len(p) for p in parts])
             left = np.searchsorted(group.cells, q, side="left")
             counts = np.searchsorted(group.cells, q, side="right") - left
             hit = counts > 0
             left, counts = left[hit], counts[hit]
-            cases_hit = np.asarray(query_case, dtype=np.int64)[hit]
+            cases_hit = query_case[hit]
             total = int(counts.sum())
             if not total:
                 continue
