@@ -43,14 +43,16 @@ def load_index(version: int = 0) -> RadiusIndex:
         confirmed_at__isnull=False,
         subscriber__disabled_at__isnull=True,
     ).values_list(
-        "id", "lat", "lon", "radius_m", "layers", "services", "service_groups", "include_closed"
-    )
-    ids, lats, lons, radii, masks, closed = [], [], [], [], [], []
+        "id", "lat", "lon", "radius_m", "center_cell", "layers", "services", "service_groups",
+        "include_closed",
+    )  # fmt: skip
+    ids, lats, lons, radii, masks, closed, cells = [], [], [], [], [], [], []
     filters: dict[int, tuple[set[str], set[str]]] = {}
-    for sub_id, lat, lon, radius, layers, services, groups, include_closed in rows.iterator(
+    for sub_id, lat, lon, radius, cell, layers, services, groups, include_closed in rows.iterator(
         chunk_size=20_000
     ):
         ids.append(sub_id)
+        cells.append(cell or 0)
         lats.append(lat if lat is not None else math.nan)
         lons.append(lon if lon is not None else math.nan)
         radii.append(float(radius or 0))
@@ -64,7 +66,7 @@ def load_index(version: int = 0) -> RadiusIndex:
             filters[sub_id] = (set(services or []), set(groups or []))
     return RadiusIndex(
         ids=ids, lats=lats, lons=lons, radii=radii, layer_masks=masks,
-        include_closed=closed, service_filters=filters, version=version,
+        include_closed=closed, service_filters=filters, cells=cells, version=version,
     )  # fmt: skip
 
 

@@ -92,11 +92,12 @@ class RadiusIndex:
         layer_masks: Sequence[int],
         include_closed: Sequence[bool],
         service_filters: dict[int, tuple[set[str], set[str]]],
+        cells: Sequence[int] | None = None,
         version: int = 0,
     ) -> None:
         """`layer_masks`: bit (1 << layer id) per wanted layer, 0 for every layer.
         `service_filters`: subscription id → (service codes, service groups) for the few that
-        filter by request type."""
+        filter by request type. `cells`: each centre's cell at `resolution_for(radius)`."""
         self.version = version
         self.ids = np.asarray(ids, dtype=np.int64)
         self.lats = np.asarray(lats, dtype=np.float64)
@@ -108,27 +109,26 @@ class RadiusIndex:
         resolutions = np.array([resolution_for(r) for r in _distinct(self.radii)], dtype=np.int64)
         by_radius = dict(zip(_distinct(self.radii), resolutions.tolist(), strict=True))
         res_of_row = np.array([by_radius[r] for r in self.radii.tolist()], dtype=np.int64)
-        cells = np.array(
-            [
+        if cells is None:  # callers with `Subscription.center_cell` at hand pass it instead
+            cells = [  # noqa: C416
                 h3int.latlng_to_cell(lat, lon, res)
                 for lat, lon, res in zip(
                     self.lats.tolist(), self.lons.tolist(), res_of_row.tolist(), strict=True
                 )
-            ],
-            dtype=np.uint64,
-        ).astype(np.int64)
+            ]
+        centres: Ints = np.array(cells, dtype=np.uint64).astype(np.int64)
         self.groups: list[_Group] = []
         # One group per distinct radius (the form offers a few), so each searches a disk sized
         # for its own circles, not for the largest at its resolution.
         for radius in _distinct(self.radii):
             res = by_radius[radius]
             rows = np.flatnonzero(self.radii == radius)
-            order = np.argsort(cells[rows], kind="stable")
+            order = np.argsort(centres[rows], kind="stable")
             self.groups.append(
                 _Group(
                     resolution=res,
                     max_radius=float(self.radii[rows].max()),
-                    cells=cells[rows][order],
+                    cells=centres[rows][order],
                     rows=rows[order],
                 )
             )
