@@ -196,7 +196,7 @@ def _radius_items(news: list[tuple[int, int, str]], public: dict[int, Any]) -> l
     if not batch:
         return []
     index = radius_index()
-    items = []
+    items: list[OutboxItem] = []
     # Several events of one case in a batch: match each (case, closed) once.
     seen: set[tuple[int, bool]] = set()
     unique = []
@@ -207,10 +207,29 @@ def _radius_items(news: list[tuple[int, int, str]], public: dict[int, Any]) -> l
     for part in (False, True):
         chunk = [c for c in unique if c.closed is part]
         sub_ids, case_ids, distances = index.match(chunk)
+        live = _still_subscribed(set(sub_ids.tolist()))
         kind = "closed" if part else "opened"
         for sub_id, case_id, d in zip(
             sub_ids.tolist(), case_ids.tolist(), distances.tolist(), strict=True
         ):
-            items.append(OutboxItem(subscription_id=sub_id, case_id=case_id, kind=kind,
-                                    event_id=event_of[(case_id, part)], distance_m=d))  # fmt: skip
+            if sub_id in live:
+                event_id = event_of[(case_id, part)]
+                items.append(OutboxItem(subscription_id=sub_id, case_id=case_id, kind=kind,
+                                        event_id=event_id, distance_m=d))  # fmt: skip
     return items
+
+
+def _still_subscribed(ids: set[int]) -> set[int]:
+    """The matched subscriptions that still exist: one may have been cancelled since the index
+    was loaded (its version moves on, but this batch already used the old one)."""
+    found: set[int] = set()
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), 5000):
+        found.update(
+            Subscription.objects.filter(
+                id__in=ordered[start : start + 5000],
+                confirmed_at__isnull=False,
+                subscriber__disabled_at__isnull=True,
+            ).values_list("id", flat=True)
+        )
+    return found

@@ -64,7 +64,7 @@ def compose_due(*, now: datetime | None = None) -> int:
             continue
         with transaction.atomic():
             items = list(
-                OutboxItem.objects.select_for_update()
+                OutboxItem.objects.select_for_update(of=("self",))
                 .filter(subscription=subscription, delivery__isnull=True)
                 .select_related("case__layer", "case__service", "event")
             )

@@ -121,3 +121,11 @@ def _fresh_rate_limits() -> None:
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_index_from_another_test() -> None:
+    """The matcher keeps its index per process by version; a rolled-back test reuses versions."""
+    from civicstat.alerts import matcher
+
+    matcher._index = None
