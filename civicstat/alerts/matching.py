@@ -174,9 +174,20 @@ class RadiusIndex:
             return empty
         rows = np.concatenate(pair_row)
         case_idx = np.concatenate(pair_case)
-        c_lat = np.array([c.lat for c in new], dtype=np.float64)[case_idx]
-        c_lon = np.array([c.lon for c in new], dtype=np.float64)[case_idx]
-        distance = _haversine(self.lats[rows], self.lons[rows], c_lat, c_lon)
+        case_lats = np.array([c.lat for c in new], dtype=np.float64)
+        case_lons = np.array([c.lon for c in new], dtype=np.float64)
+        # Most candidates lie outside their circle. A flat-earth distance (off by far less than
+        # 1 % over a few kilometres) drops them cheaply; the survivors get the exact haversine.
+        metres_per_degree = math.pi * EARTH_RADIUS_M / 180
+        x_scale = np.cos(np.radians(case_lats))[case_idx]
+        dy = (self.lats[rows] - case_lats[case_idx]) * metres_per_degree
+        dx = (self.lons[rows] - case_lons[case_idx]) * metres_per_degree * x_scale
+        reach = self.radii[rows] * 1.01
+        near = dx * dx + dy * dy <= reach * reach
+        rows, case_idx = rows[near], case_idx[near]
+        distance = _haversine(
+            self.lats[rows], self.lons[rows], case_lats[case_idx], case_lons[case_idx]
+        )
         keep = distance <= self.radii[rows]
         layers = np.array([1 << c.layer_id for c in new], dtype=np.int64)[case_idx]
         masks = self.layer_masks[rows]
