@@ -88,7 +88,8 @@ def main() -> None:
         peer_label += f", {sample:,} run and scaled ×{args.subscriptions / sample:g}"
     table = "\n".join([
         f"{args.subscriptions:,} radius subscriptions × {args.cases:,} new cases, SQLite, one core "
-        f"({datetime.now(UTC):%Y-%m-%d}); {pairs:,} (subscription, case) matches.",
+        f"({datetime.now(UTC):%Y-%m-%d}, load average {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} cores); {pairs:,} (subscription, case) matches.",
         "",
         "| method | time | ratio |",
         "|---|---:|---:|",
