@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 VENDOR := civicstat/static/vendor
 
-.PHONY: demo serve setup python frontend static migrate test test-fast lint format bench bench-ingest bench-measures clean
+.PHONY: demo serve setup python frontend static migrate test test-fast lint format bench bench-ingest bench-measures bench-alerts clean
 
 demo: setup migrate  ## Install everything, load the Kansas City demo, serve it with a worker
 	$(MANAGE) load_demo
@@ -58,7 +58,7 @@ format: python
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .
 
-bench: bench-ingest bench-measures
+bench: bench-ingest bench-measures bench-alerts
 
 bench-ingest: setup  ## Import throughput and memory, SQLite and PostgreSQL, beside raw sqlite3
 	$(PY) bench/bench_ingest.py
@@ -68,3 +68,6 @@ bench-measures: setup  ## Demo measures from rollups beside SQL over cases, 1 M 
 
 clean:
 	rm -rf .venv node_modules $(VENDOR) var
+
+bench-alerts: setup  ## Alert matching: 1 M radius subscriptions × 2,000 new cases vs FixMyStreet's loop
+	$(PY) bench/bench_alerts.py

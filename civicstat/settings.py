@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "civicstat.ingest",
     "civicstat.open311",
     "civicstat.performance",
+    "civicstat.alerts",
 ]
 
 MIDDLEWARE = [
@@ -182,6 +183,17 @@ INGEST_BATCH_SIZE = envint("INGEST_BATCH_SIZE", "5000")
 
 # The month (1–12) the city's fiscal year starts in; measures may override it. KC's starts in May.
 FISCAL_YEAR_START_MONTH = envint("FISCAL_YEAR_START_MONTH", "5")
+# Email alerts (civicstat.alerts).
+ALERTS_MAX_RADIUS_M = envint("ALERTS_MAX_RADIUS_M", "5000")
+ALERTS_MAX_SUBSCRIPTIONS = envint("ALERTS_MAX_SUBSCRIPTIONS", "20")
+ALERTS_MAX_ITEMS = envint("ALERTS_MAX_ITEMS", "20")
+ALERTS_CONFIRM_DAYS = envint("ALERTS_CONFIRM_DAYS", "7")
+ALERTS_DIGEST_HOUR = envint("ALERTS_DIGEST_HOUR", "7")
+ALERTS_DIGEST_WEEKDAY = envint("ALERTS_DIGEST_WEEKDAY", "0")
+ALERTS_MATCH_BATCH = envint("ALERTS_MATCH_BATCH", "2000")
+ALERTS_RETRY_SECONDS = envint("ALERTS_RETRY_SECONDS", "60")
+ALERTS_RATE_PER_IP = envstr("ALERTS_RATE_PER_IP", "20/h")
+ALERTS_RATE_PER_ADDRESS = envstr("ALERTS_RATE_PER_ADDRESS", "5/h")
 
 LOGGING = {
     "version": 1,

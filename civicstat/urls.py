@@ -10,5 +10,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("open311/v2/", include("civicstat.open311.urls")),
     path("", include("civicstat.performance.urls")),
+    path("", include("civicstat.alerts.urls")),
     path("", include("civicstat.cases.urls")),
 ]

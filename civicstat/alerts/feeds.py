@@ -1,0 +1,70 @@
+"""An Atom feed for any watch query: the same filter grammar as the map, plus lat/lon/radius."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.conf import settings
+from django.contrib.syndication.views import Feed
+from django.http import HttpRequest, HttpResponse
+from django.utils.feedgenerator import Atom1Feed
+
+from civicstat.cases.models import Case
+from civicstat.cases.query import FilterError, cases, parse_filters
+from civicstat.lib.geo import haversine_m
+
+
+class WatchFeed(Feed):  # type: ignore[type-arg]
+    feed_type = Atom1Feed
+    title = "CivicStat alerts feed"
+    link = "/alerts"
+    description = "New cases matching a watch"
+
+    def __call__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return super().__call__(request, *args, **kwargs)
+        except (FilterError, ValueError) as error:
+            return HttpResponse(str(error), status=400, content_type="text/plain")
+
+    def get_object(self, request: HttpRequest, *args: Any, **kwargs: Any) -> list[Case]:
+        f = parse_filters(request.GET)
+        circle = None
+        if "lat" in request.GET or "radius" in request.GET:
+            try:
+                lat, lon = float(request.GET["lat"]), float(request.GET["lon"])
+                radius = float(request.GET["radius"])
+            except (KeyError, ValueError):
+                raise ValueError("give lat, lon and radius (metres) as numbers") from None
+            if not 0 < radius <= settings.ALERTS_MAX_RADIUS_M:
+                raise ValueError(f"radius must be 1 to {settings.ALERTS_MAX_RADIUS_M} metres")
+            dlat = math.degrees(radius / 6_371_008.8)
+            dlon = dlat / max(math.cos(math.radians(lat)), 0.01)
+            f.bbox = (lon - dlon, lat - dlat, lon + dlon, lat + dlat)
+            circle = (lat, lon, radius)
+        rows = cases(f).select_related("layer", "service").order_by("-requested_at")
+        if circle is not None:
+            rows = rows.filter(location_approximate=False)
+        found = []
+        for case in rows[:500]:
+            if circle is None or haversine_m(circle[0], circle[1], case.lat, case.lon) <= circle[2]:  # type: ignore[arg-type]
+                found.append(case)
+            if len(found) == 50:
+                break
+        return found
+
+    def items(self, obj: list[Case]) -> list[Case]:
+        return obj
+
+    def item_title(self, item: Case) -> str:
+        name = item.service.name if item.service else item.layer.noun
+        return f"{name}: {item.address or 'no address'}"
+
+    def item_description(self, item: Case) -> str:
+        return item.description
+
+    def item_pubdate(self, item: Case) -> Any:
+        return item.requested_at
+
+    def item_link(self, item: Case) -> str:
+        return item.get_absolute_url()

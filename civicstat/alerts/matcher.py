@@ -1,0 +1,235 @@
+"""Turns new CaseEvents into outbox items, a batch at a time, resuming after a stored cursor.
+
+A batch's items and the cursor move commit together; if a worker dies half-way the batch is simply
+matched again, and the outbox's unique constraint drops what was already there.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from civicstat.alerts.matching import NewCase, RadiusIndex
+from civicstat.alerts.models import (
+    IndexVersion,
+    MatcherCursor,
+    OutboxItem,
+    Subscription,
+    SubscriptionKind,
+)
+from civicstat.cases.models import CaseArea, CaseEvent, EventKind, Layer
+from civicstat.cases.query import CaseFilter, cases
+
+_index: RadiusIndex | None = None
+
+
+def radius_index() -> RadiusIndex:
+    """The confirmed radius subscriptions, rebuilt only when `IndexVersion` moved."""
+    global _index  # noqa: PLW0603 - one index per worker process, shared by its batches
+    version = IndexVersion.objects.filter(pk=1).values_list("version", flat=True).first() or 0
+    if _index is None or _index.version != version:
+        _index = load_index(version)
+    return _index
+
+
+def load_index(version: int = 0) -> RadiusIndex:
+    layer_ids = dict(Layer.objects.values_list("slug", "id"))
+    rows = Subscription.objects.filter(
+        kind=SubscriptionKind.RADIUS,
+        confirmed_at__isnull=False,
+        subscriber__disabled_at__isnull=True,
+    ).values_list(
+        "id", "lat", "lon", "radius_m", "center_cell", "layers", "services", "service_groups",
+        "include_closed",
+    )  # fmt: skip
+    ids, lats, lons, radii, masks, closed, cells = [], [], [], [], [], [], []
+    filters: dict[int, tuple[set[str], set[str]]] = {}
+    for sub_id, lat, lon, radius, cell, layers, services, groups, include_closed in rows.iterator(
+        chunk_size=20_000
+    ):
+        ids.append(sub_id)
+        cells.append(cell or 0)
+        lats.append(lat if lat is not None else math.nan)
+        lons.append(lon if lon is not None else math.nan)
+        radii.append(float(radius or 0))
+        mask = 0
+        for slug in layers or []:
+            if slug in layer_ids:
+                mask |= 1 << layer_ids[slug]
+        masks.append(mask)
+        closed.append(include_closed)
+        if services or groups:
+            filters[sub_id] = (set(services or []), set(groups or []))
+    return RadiusIndex(
+        ids=ids, lats=lats, lons=lons, radii=radii, layer_masks=masks,
+        include_closed=closed, service_filters=filters, cells=cells, version=version,
+    )  # fmt: skip
+
+
+def match_new_events(*, batch_size: int | None = None) -> int:
+    """Match every event after the cursor; returns how many outbox items were added."""
+    added = 0
+    while True:
+        n, more = _match_batch(batch_size or settings.ALERTS_MATCH_BATCH)
+        added += n
+        if not more:
+            return added
+
+
+def _match_batch(size: int) -> tuple[int, bool]:
+    with transaction.atomic():
+        cursor, _ = MatcherCursor.objects.select_for_update().get_or_create(pk=1)
+        events = list(
+            CaseEvent.objects.filter(id__gt=cursor.last_event_id)
+            .order_by("id")
+            .values_list("id", "case_id", "kind")[:size]
+        )
+        if not events:
+            return 0, False
+        items = _items_for(events)
+        OutboxItem.objects.bulk_create(items, batch_size=2000, ignore_conflicts=True)
+        cursor.last_event_id = events[-1][0]
+        cursor.save(update_fields=["last_event_id"])
+    return len(items), len(events) == size
+
+
+def _items_for(events: list[tuple[int, int, str]]) -> list[OutboxItem]:
+    case_ids = {case_id for _, case_id, _ in events}
+    # The one query path: private services never reach an alert.
+    public: dict[int, Any] = {
+        c["id"]: c
+        for c in cases(CaseFilter())
+        .filter(id__in=case_ids)
+        .values(
+            "id",
+            "lat",
+            "lon",
+            "location_approximate",
+            "h3_cell",
+            "layer_id",
+            "service__code",
+            "service__group",
+        )  # fmt: skip
+    }
+    items: list[OutboxItem] = []
+    # Followed cases: every event is news.
+    follows = defaultdict(list)
+    for sub_id, case_id in Subscription.objects.filter(
+        kind=SubscriptionKind.CASE, confirmed_at__isnull=False, case_id__in=public
+    ).values_list("id", "case_id"):
+        follows[case_id].append(sub_id)
+    news: list[tuple[int, int, str]] = []  # event id, case id, "opened" / "closed"
+    for event_id, case_id, kind in events:
+        if case_id not in public:
+            continue
+        for sub_id in follows.get(case_id, []):
+            items.append(OutboxItem(subscription_id=sub_id, case_id=case_id,
+                                    kind=f"event:{event_id}", event_id=event_id))  # fmt: skip
+        if kind == EventKind.CREATED:
+            news.append((event_id, case_id, "opened"))
+        elif kind == EventKind.CLOSED:
+            news.append((event_id, case_id, "closed"))
+    if not news:
+        return items
+    items.extend(_area_items(news, public))
+    items.extend(_radius_items(news, public))
+    return items
+
+
+def _area_items(news: list[tuple[int, int, str]], public: dict[int, Any]) -> list[OutboxItem]:
+    case_areas = defaultdict(set)
+    for case_id, area_id in CaseArea.objects.filter(
+        case_id__in={c for _, c, _ in news}
+    ).values_list("case_id", "area_id"):
+        case_areas[case_id].add(area_id)
+    subs = Subscription.objects.filter(
+        kind=SubscriptionKind.AREA,
+        confirmed_at__isnull=False,
+        subscriber__disabled_at__isnull=True,
+        area_id__in={a for areas in case_areas.values() for a in areas},
+    )
+    layer_slugs = dict(Layer.objects.values_list("id", "slug"))
+    items = []
+    for sub in subs:
+        for event_id, case_id, kind in news:
+            case = public[case_id]
+            if sub.area_id not in case_areas.get(case_id, ()):
+                continue
+            if kind == "closed" and not sub.include_closed:
+                continue
+            if sub.layers and layer_slugs.get(case["layer_id"]) not in sub.layers:
+                continue
+            if sub.services and case["service__code"] not in sub.services:
+                continue
+            if sub.service_groups and case["service__group"] not in sub.service_groups:
+                continue
+            items.append(OutboxItem(subscription_id=sub.id, case_id=case_id, kind=kind,
+                                    event_id=event_id))  # fmt: skip
+    return items
+
+
+def _radius_items(news: list[tuple[int, int, str]], public: dict[int, Any]) -> list[OutboxItem]:
+    batch: list[NewCase] = []
+    event_of: dict[tuple[int, bool], int] = {}
+    for event_id, case_id, kind in news:
+        case = public[case_id]
+        # A placeholder point (City Hall for "somewhere in the city") has no cell: never matched.
+        if case["location_approximate"] or case["h3_cell"] is None or case["lat"] is None:
+            continue
+        closed = kind == "closed"
+        event_of[(case_id, closed)] = event_id
+        batch.append(
+            NewCase(
+                case_id=case_id,
+                lat=case["lat"],
+                lon=case["lon"],
+                layer_id=case["layer_id"],
+                service_code=case["service__code"] or "",
+                service_group=case["service__group"] or "",
+                closed=closed,
+            )
+        )
+    if not batch:
+        return []
+    index = radius_index()
+    items: list[OutboxItem] = []
+    # Several events of one case in a batch: match each (case, closed) once.
+    seen: set[tuple[int, bool]] = set()
+    unique = []
+    for c in batch:
+        if (c.case_id, c.closed) not in seen:
+            seen.add((c.case_id, c.closed))
+            unique.append(c)
+    for part in (False, True):
+        chunk = [c for c in unique if c.closed is part]
+        sub_ids, case_ids, distances = index.match(chunk)
+        live = _still_subscribed(set(sub_ids.tolist()))
+        kind = "closed" if part else "opened"
+        for sub_id, case_id, d in zip(
+            sub_ids.tolist(), case_ids.tolist(), distances.tolist(), strict=True
+        ):
+            if sub_id in live:
+                event_id = event_of[(case_id, part)]
+                items.append(OutboxItem(subscription_id=sub_id, case_id=case_id, kind=kind,
+                                        event_id=event_id, distance_m=d))  # fmt: skip
+    return items
+
+
+def _still_subscribed(ids: set[int]) -> set[int]:
+    """The matched subscriptions that still exist: one may have been cancelled since the index
+    was loaded (its version moves on, but this batch already used the old one)."""
+    found: set[int] = set()
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), 5000):
+        found.update(
+            Subscription.objects.filter(
+                id__in=ordered[start : start + 5000],
+                confirmed_at__isnull=False,
+                subscriber__disabled_at__isnull=True,
+            ).values_list("id", flat=True)
+        )
+    return found

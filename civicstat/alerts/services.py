@@ -1,0 +1,147 @@
+"""Writes to the alerts app: subscribe, confirm, change, unsubscribe, forget, outbox, deliveries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from civicstat.alerts.matching import center_cell
+from civicstat.alerts.models import (
+    Delivery,
+    Frequency,
+    IndexVersion,
+    Subscriber,
+    Subscription,
+    SubscriptionKind,
+)
+from civicstat.cases.models import Area, Case
+
+
+class SubscribeError(ValueError):
+    """A subscription that cannot be made; the message says why."""
+
+
+def index_version_bump() -> None:
+    """Tell matchers that the confirmed radius subscriptions changed."""
+    if not IndexVersion.objects.filter(pk=1).update(version=F("version") + 1):
+        IndexVersion.objects.create(pk=1, version=1)
+
+
+def subscription_create(
+    *,
+    email: str,
+    kind: str,
+    case: Case | None = None,
+    area: Area | None = None,
+    lat: float | None = None,
+    lon: float | None = None,
+    radius_m: int | None = None,
+    place: str = "",
+    layers: list[str] | None = None,
+    services: list[str] | None = None,
+    service_groups: list[str] | None = None,
+    include_closed: bool = False,
+    frequency: str = Frequency.INSTANT,
+) -> Subscription:
+    """An unconfirmed subscription and its confirmation email, queued to send."""
+    from civicstat.alerts.emails import confirmation_delivery
+
+    email = email.strip().lower()
+    with transaction.atomic():
+        subscriber, _ = Subscriber.objects.get_or_create(email=email)
+        if subscriber.subscriptions.count() >= settings.ALERTS_MAX_SUBSCRIPTIONS:
+            raise SubscribeError(
+                f"An address can hold at most {settings.ALERTS_MAX_SUBSCRIPTIONS} alerts; "
+                "use the “manage my alerts” link in any alert email to remove some."
+            )
+        subscription = Subscription.objects.create(
+            subscriber=subscriber,
+            kind=kind,
+            case=case,
+            area=area,
+            lat=lat,
+            lon=lon,
+            radius_m=radius_m,
+            place=place[:255],
+            center_cell=(
+                center_cell(lat, lon, radius_m)
+                if kind == SubscriptionKind.RADIUS
+                and lat is not None
+                and lon is not None
+                and radius_m
+                else None
+            ),
+            layers=layers or [],
+            services=services or [],
+            service_groups=service_groups or [],
+            include_closed=include_closed,
+            frequency=frequency,
+        )
+        confirmation_delivery(subscription=subscription)
+    return subscription
+
+
+def subscription_confirm(*, subscription: Subscription, at: datetime | None = None) -> None:
+    """Start sending alerts for this subscription. Confirming twice changes nothing."""
+    if subscription.confirmed_at is not None:
+        return
+    with transaction.atomic():
+        subscription.confirmed_at = at or timezone.now()
+        subscription.last_digest_at = subscription.confirmed_at
+        subscription.save(update_fields=["confirmed_at", "last_digest_at"])
+        if subscription.kind == SubscriptionKind.RADIUS:
+            index_version_bump()
+
+
+def subscription_update(
+    *,
+    subscription: Subscription,
+    frequency: str,
+    radius_m: int | None = None,
+    include_closed: bool,
+) -> None:
+    with transaction.atomic():
+        subscription.frequency = frequency
+        subscription.include_closed = include_closed
+        if subscription.kind == SubscriptionKind.RADIUS and radius_m:
+            subscription.radius_m = radius_m
+            assert subscription.lat is not None and subscription.lon is not None  # noqa: S101
+            subscription.center_cell = center_cell(subscription.lat, subscription.lon, radius_m)
+        subscription.save()
+        if subscription.kind == SubscriptionKind.RADIUS:
+            index_version_bump()
+
+
+def subscription_delete(*, subscription: Subscription) -> None:
+    """Stop one alert; the address is forgotten too when it was the last one."""
+    with transaction.atomic():
+        subscriber = subscription.subscriber
+        was_radius = subscription.kind == SubscriptionKind.RADIUS
+        subscription.delete()
+        if not subscriber.subscriptions.exists():
+            subscriber.delete()
+        if was_radius:
+            index_version_bump()
+
+
+def subscriber_forget(*, subscriber: Subscriber) -> None:
+    """Unsubscribe from everything: the address and all that points at it are deleted."""
+    with transaction.atomic():
+        subscriber.delete()
+        index_version_bump()
+
+
+def subscriber_disable(*, subscriber: Subscriber, reason: str) -> None:
+    """A hard bounce: nothing more goes to this address until staff re-enable it."""
+    with transaction.atomic():
+        subscriber.disabled_at = timezone.now()
+        subscriber.bounce_reason = reason[:255]
+        subscriber.save(update_fields=["disabled_at", "bounce_reason"])
+        Delivery.objects.filter(subscriber=subscriber, state=Delivery.State.PENDING).update(
+            state=Delivery.State.FAILED, last_error="address bounced"
+        )
+        index_version_bump()

@@ -1,0 +1,63 @@
+"""The h3 radius index finds exactly the pairs a brute-force distance check finds."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from civicstat.alerts.matching import NewCase, RadiusIndex
+from civicstat.lib.geo import haversine_m
+
+
+@pytest.mark.parametrize(
+    "lat", [39.1, 61.2, -33.9, 0.5]
+)  # Kansas City, Anchorage, Cape Town, equator
+def test_the_index_agrees_with_brute_force(lat):
+    """Every subscription within its radius of a case is found, and nothing else, wherever h3's
+    cells are stretched."""
+    rng = random.Random(int(lat * 10))
+    lon = -94.5 if lat > 0 else 18.4
+    subs = [
+        (rng.uniform(lat - 0.1, lat + 0.1), rng.uniform(lon - 0.1, lon + 0.1),
+         rng.choice([100, 250, 500, 1000, 2000, 5000]))
+        for _ in range(3000)
+    ]  # fmt: skip
+    index = RadiusIndex(
+        ids=list(range(len(subs))), lats=[s[0] for s in subs], lons=[s[1] for s in subs],
+        radii=[s[2] for s in subs], layer_masks=[0] * len(subs),
+        include_closed=[False] * len(subs), service_filters={},
+    )  # fmt: skip
+    new = [
+        NewCase(case_id=i, lat=rng.uniform(lat - 0.1, lat + 0.1),
+                lon=rng.uniform(lon - 0.1, lon + 0.1), layer_id=1, service_code="",
+                service_group="", closed=False)
+        for i in range(200)
+    ]  # fmt: skip
+    sub_ids, case_ids, _ = index.match(new)
+    found = set(zip(sub_ids.tolist(), case_ids.tolist(), strict=True))
+    expected = {
+        (s, c.case_id)
+        for c in new
+        for s, (slat, slon, r) in enumerate(subs)
+        if haversine_m(slat, slon, c.lat, c.lon) <= r
+    }
+    assert expected and found == expected
+
+
+def test_layer_closed_and_service_filters_narrow_the_matches():
+    """A subscription for code violations only, or without closed news, or for one request type,
+    hears of nothing else."""
+    here = (39.1, -94.5)
+    index = RadiusIndex(
+        ids=[1, 2, 3], lats=[here[0]] * 3, lons=[here[1]] * 3, radii=[500] * 3,
+        layer_masks=[1 << 2, 0, 0], include_closed=[False, False, True],
+        service_filters={3: ({"POTHOLE"}, set())},
+    )  # fmt: skip
+    case = {"lat": here[0], "lon": here[1], "service_group": ""}
+    new = [
+        NewCase(case_id=10, layer_id=1, service_code="TRASH", closed=False, **case),
+        NewCase(case_id=11, layer_id=2, service_code="POTHOLE", closed=True, **case),
+    ]
+    sub_ids, case_ids, _ = index.match(new)
+    assert set(zip(sub_ids.tolist(), case_ids.tolist(), strict=True)) == {(2, 10), (3, 11)}

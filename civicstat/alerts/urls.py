@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from civicstat.alerts import feeds, views
+
+urlpatterns = [
+    path("alerts", views.alerts, name="alerts"),
+    path("alerts/follow/<int:case_id>", views.follow, name="alerts-follow"),
+    path("alerts/confirm/<str:token>", views.confirm, name="alerts-confirm"),
+    path("alerts/unsubscribe/<str:token>", views.unsubscribe, name="alerts-unsubscribe"),
+    path("alerts/manage/<str:token>", views.manage, name="alerts-manage"),
+    path("alerts/feed", feeds.WatchFeed(), name="alerts-feed"),
+]

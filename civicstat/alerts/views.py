@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_ratelimit.decorators import ratelimit  # type: ignore[import-untyped]
+
+from civicstat.alerts import services, tokens
+from civicstat.alerts.emails import describe
+from civicstat.alerts.forms import RADIUS_CHOICES, FollowForm, WatchForm
+from civicstat.alerts.models import Frequency, Subscriber, Subscription, SubscriptionKind
+from civicstat.alerts.tasks import deliver_alerts
+from civicstat.cases.query import CaseFilter, cases
+from civicstat.web import View
+
+
+def _ip_rate(group: str, request: HttpRequest) -> str:
+    return str(settings.ALERTS_RATE_PER_IP)
+
+
+def _address_rate(group: str, request: HttpRequest) -> str:
+    return str(settings.ALERTS_RATE_PER_ADDRESS)
+
+
+def _limited(view: View) -> View:
+    """Per IP and per address (the posted email): the two ways one sender floods an inbox."""
+    view = ratelimit(key="ip", rate=_ip_rate, method="POST", block=True)(view)
+    limited: View = ratelimit(key="post:email", rate=_address_rate, method="POST", block=True)(view)
+    return limited
+
+
+@require_http_methods(["GET", "POST"])
+@_limited
+def alerts(request: HttpRequest) -> HttpResponse:
+    """Watch a place (address or coordinates and a radius) or an area."""
+    form = WatchForm(request.POST or None, initial={"radius_m": 500})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        common = {
+            "email": data["email"],
+            "layers": [layer.slug for layer in data["layers"]],
+            "include_closed": data["include_closed"],
+            "frequency": data["frequency"],
+        }
+        try:
+            if data.get("area") is not None:
+                sub = services.subscription_create(
+                    kind=SubscriptionKind.AREA, area=data["area"], **common
+                )
+            else:
+                sub = services.subscription_create(
+                    kind=SubscriptionKind.RADIUS, lat=data["lat"], lon=data["lon"],
+                    radius_m=data["radius_m"], place=data.get("place") or "", **common,
+                )  # fmt: skip
+        except services.SubscribeError as error:
+            form.add_error(None, str(error))
+        else:
+            deliver_alerts.enqueue()
+            return render(request, "alerts/check_email.html", {"what": describe(sub)})
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "alerts/alerts.html",
+        {
+            "form": form,
+            "radius_choices": RADIUS_CHOICES,
+            "max_radius": settings.ALERTS_MAX_RADIUS_M,
+        },
+        status=status,
+    )
+
+
+@require_POST
+@_limited
+def follow(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = get_object_or_404(cases(CaseFilter()).select_related("layer"), id=case_id)
+    form = FollowForm(request.POST)
+    if form.is_valid():
+        try:
+            sub = services.subscription_create(
+                email=form.cleaned_data["email"], kind=SubscriptionKind.CASE, case=case
+            )
+        except services.SubscribeError as error:
+            form.add_error(None, str(error))
+        else:
+            deliver_alerts.enqueue()
+            return render(request, "alerts/check_email.html", {"what": describe(sub)})
+    return render(request, "alerts/follow_error.html", {"form": form, "case": case}, status=400)
+
+
+@require_GET
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        sub = Subscription.objects.filter(id=tokens.read_confirm(token)).first()
+    except tokens.BadToken as error:
+        return _bad_link(request, str(error))
+    if sub is None:
+        return _bad_link(request, "This alert no longer exists; it may have been cancelled.")
+    services.subscription_confirm(subscription=sub)
+    return render(
+        request,
+        "alerts/confirmed.html",
+        {"what": describe(sub), "manage_token": tokens.manage_token(sub.subscriber_id)},
+    )
+
+
+@csrf_exempt  # RFC 8058: mail clients POST here with no cookie; the signed token is the proof
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows one button (link scanners must not unsubscribe anyone); POST unsubscribes."""
+    try:
+        sub = Subscription.objects.filter(id=tokens.read_unsubscribe(token)).first()
+    except tokens.BadToken as error:
+        return _bad_link(request, str(error))
+    if sub is None:
+        return render(request, "alerts/unsubscribed.html", {"what": None})
+    what = describe(sub)
+    if request.method == "POST":
+        services.subscription_delete(subscription=sub)
+        return render(request, "alerts/unsubscribed.html", {"what": what})
+    return render(request, "alerts/unsubscribe.html", {"what": what})
+
+
+@require_http_methods(["GET", "POST"])
+def manage(request: HttpRequest, token: str) -> HttpResponse:
+    """Every alert of one address: change frequency, radius, closed cases; or stop everything."""
+    try:
+        subscriber = Subscriber.objects.filter(id=tokens.read_manage(token)).first()
+    except tokens.BadToken as error:
+        return _bad_link(request, str(error))
+    if subscriber is None:
+        return render(request, "alerts/unsubscribed.html", {"what": None, "forgotten": True})
+    if request.method == "POST":
+        if request.POST.get("action") == "forget":
+            services.subscriber_forget(subscriber=subscriber)
+            return render(request, "alerts/unsubscribed.html", {"what": None, "forgotten": True})
+        sub = get_object_or_404(subscriber.subscriptions, id=request.POST.get("subscription"))
+        if request.POST.get("action") == "delete":
+            services.subscription_delete(subscription=sub)
+            if not Subscriber.objects.filter(id=subscriber.id).exists():
+                return render(
+                    request, "alerts/unsubscribed.html", {"what": None, "forgotten": True}
+                )
+        else:
+            frequency = request.POST.get("frequency", sub.frequency)
+            radius = request.POST.get("radius_m", "")
+            limit = settings.ALERTS_MAX_RADIUS_M
+            if frequency not in Frequency.values or (
+                radius and (not radius.isdigit() or not 0 < int(radius) <= limit)
+            ):
+                return _bad_link(request, f"Choose a listed frequency and a radius of 1–{limit} m.")
+            services.subscription_update(
+                subscription=sub, frequency=frequency,
+                radius_m=int(radius) if radius else None,
+                include_closed=request.POST.get("include_closed") == "on",
+            )  # fmt: skip
+    subs = [(s, describe(s)) for s in subscriber.subscriptions.select_related("case", "area")]
+    return render(
+        request,
+        "alerts/manage.html",
+        {"subscriptions": subs, "frequencies": Frequency.choices, "radius_choices": RADIUS_CHOICES},
+    )
+
+
+def _bad_link(request: HttpRequest, message: str) -> HttpResponse:
+    return render(request, "alerts/bad_link.html", {"message": message}, status=400)
