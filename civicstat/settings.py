@@ -121,6 +121,11 @@ OPEN311_JURISDICTION = envstr("OPEN311_JURISDICTION", "")
 OPEN311_CONTACT = envstr("OPEN311_CONTACT", "Contact the city's 311 team.")
 OPEN311_KEY_SERVICE = envstr("OPEN311_KEY_SERVICE", "Ask the city's 311 team for an API key.")
 OPEN311_POST_RATE = envstr("OPEN311_POST_RATE", "60/m")
+# Sync clients (manage.py sync_source / run_scheduler): per-request timeout, attempts per page, and
+# the first retry's wait (doubled on each further retry).
+SYNC_TIMEOUT_SECONDS = envint("SYNC_TIMEOUT_SECONDS", "30")
+SYNC_ATTEMPTS = envint("SYNC_ATTEMPTS", "5")
+SYNC_BACKOFF_MS = envint("SYNC_BACKOFF_MS", "1000")
 
 TASKS = {
     "default": {
