@@ -21,6 +21,10 @@ EXAMPLES = Path(__file__).resolve().parents[3] / "tests" / "data" / "open311" / 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
+def dt(text: str) -> Any:
+    return parse_datetime(text)
+
+
 @pytest.fixture(autouse=True)
 def _quick_retries(settings: Any) -> None:
     settings.SYNC_BACKOFF_MS = 1
@@ -38,7 +42,9 @@ def source_for(url: str, layer: Layer, **extra: Any) -> SyncSource:
                                      layer=layer, **extra)  # fmt: skip
 
 
-def request_doc(n: int, *, status: str = "open", hours_ago: float = 0, notes: Any = None) -> dict:
+def request_doc(
+    n: int, *, status: str = "open", hours_ago: float = 0, notes: Any = None
+) -> dict[str, Any]:
     at = NOW - timedelta(days=1, hours=n) - timedelta(hours=hours_ago)
     doc = {"service_request_id": str(n), "status": status, "service_code": "POT",
            "service_name": "Potholes", "requested_datetime": at.isoformat(),
@@ -50,7 +56,7 @@ def request_doc(n: int, *, status: str = "open", hours_ago: float = 0, notes: An
     return doc
 
 
-def paged(docs: list[dict], *, failures: dict[int, list[Answer]] | None = None):
+def paged(docs: list[dict[str, Any]], *, failures: dict[int, list[Answer]] | None = None):
     """An Open311 requests route with updated_after and page/page_size; scripted failures."""
     failures = failures or {}
 
@@ -58,9 +64,9 @@ def paged(docs: list[dict], *, failures: dict[int, list[Answer]] | None = None):
         page, size = int(query.get("page", 1)), int(query.get("page_size", 1000))
         if failures.get(page):
             return failures[page].pop(0)
-        since = parse_datetime(query["updated_after"]) if "updated_after" in query else None
+        since = dt(query["updated_after"]) if "updated_after" in query else None
         chosen = [d for d in docs if since is None
-                  or parse_datetime(d["updated_datetime"]) > since]  # fmt: skip
+                  or dt(d["updated_datetime"]) > since]  # fmt: skip
         chosen.sort(key=lambda d: d["requested_datetime"], reverse=True)
         return ok(json.dumps(chosen[(page - 1) * size : page * size]).encode())
 
@@ -110,7 +116,7 @@ def test_it_pages_through_updated_after_and_picks_up_changes_and_notes(layer):
         docs.append(request_doc(300))
         run = source_sync(source=source)
         asked = remote.hits("/open311/v2/requests.json")[-1]
-        assert parse_datetime(asked["updated_after"]) == NOW - timedelta(hours=5)
+        assert dt(asked["updated_after"]) == NOW - timedelta(hours=5)
         assert (run.fetched, run.created, run.updated) == (2, 1, 1)
         events = list(CaseEvent.objects.filter(case__external_id="1").values_list("kind", "note"))
         assert events == [("created", ""), ("closed", ""), ("note", "Crew on site")]
@@ -159,11 +165,9 @@ def test_a_server_without_paging_or_updated_after_is_read_by_date_windows(layer)
     docs = [request_doc(n) for n in range(1, 6)]
 
     def spec_only(query: dict[str, str]) -> Answer:
-        start, end = parse_datetime(query["start_date"]), parse_datetime(query["end_date"])
+        start, end = dt(query["start_date"]), dt(query["end_date"])
         return ok(
-            json.dumps(
-                [d for d in docs if start <= parse_datetime(d["requested_datetime"]) <= end]
-            ).encode()
+            json.dumps([d for d in docs if start <= dt(d["requested_datetime"]) <= end]).encode()
         )
 
     with serving() as remote:
