@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 
-from civicstat.cases.models import Case, CaseEvent, Layer, Service, StatusMapping
+from civicstat.cases.models import Case, CaseEvent, EventKind, Layer, Service, StatusMapping
 from civicstat.open311.models import ServiceAttribute
 
 
@@ -24,6 +24,12 @@ def served_services() -> QuerySet[Service]:
     if layers := served_layers():
         qs = qs.filter(layer__slug__in=layers)
     return qs
+
+
+def last_note() -> Subquery:
+    """When the case's latest note was recorded: a note is an update a syncing client needs."""
+    notes = CaseEvent.objects.filter(case=OuterRef("pk"), kind=EventKind.NOTE)
+    return Subquery(notes.order_by("-recorded_at").values("recorded_at")[:1])
 
 
 def stamp(value: datetime | None) -> str | None:
@@ -77,6 +83,8 @@ class RequestWriter:
 
     def prepare(self, qs: QuerySet[Case]) -> QuerySet[Case]:
         qs = qs.select_related("service", "department")
+        if "last_note" not in qs.query.annotations:
+            qs = qs.annotate(last_note=last_note())
         if self.extensions:
             qs = qs.prefetch_related(
                 Prefetch("events", queryset=CaseEvent.objects.order_by("at", "id")), "areas"

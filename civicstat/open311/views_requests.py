@@ -14,7 +14,7 @@ from django_ratelimit.decorators import ratelimit
 
 from civicstat.cases.query import CaseFilter, cases
 from civicstat.open311.decorators import View, open311
-from civicstat.open311.documents import RequestWriter, served_layers, served_services
+from civicstat.open311.documents import RequestWriter, last_note, served_layers, served_services
 from civicstat.open311.formats import Open311Error, respond
 from civicstat.open311.params import requests_query
 from civicstat.open311.posting import read_post
@@ -55,7 +55,10 @@ def _list(request: HttpRequest, fmt: str) -> HttpResponse:
             qs = qs.filter(requested_at__lte=q.end)
         if q.updated_after:
             after = q.updated_after
-            qs = qs.filter(Q(updated_at__gt=after) | Q(updated_at=None, requested_at__gt=after))
+            # A note changes a request without changing its status: a syncing client needs it.
+            qs = qs.annotate(last_note=last_note()).filter(
+                Q(updated_at__gt=after) | Q(updated_at=None, requested_at__gt=after)
+                | Q(last_note__gt=after))  # fmt: skip
         if q.updated_before:
             before = q.updated_before
             qs = qs.filter(Q(updated_at__lte=before) | Q(updated_at=None, requested_at__lte=before))
