@@ -89,7 +89,7 @@ def _post_rate(group: str, request: HttpRequest) -> str:
 
 def _key(group: str, request: HttpRequest) -> str:
     # Counted per key, so one noisy app cannot use up another's allowance behind a shared proxy.
-    return str(request.POST.get("api_key", ""))[:100] or "none"
+    return str(request.POST.get("api_key") or request.GET.get("api_key", ""))[:100] or "none"
 
 
 _limited = cast(Callable[[View], View], ratelimit(key=_key, rate=_post_rate, method="POST",
@@ -98,11 +98,16 @@ _limited = cast(Callable[[View], View], ratelimit(key=_key, rate=_post_rate, met
 
 @_limited
 def _post(request: HttpRequest, fmt: str) -> HttpResponse:
-    api_key = api_key_check(raw=str(request.POST.get("api_key", "")).strip())
+    # The spec posts a form; the v2.1 Swagger file puts the same fields in the query string.
+    data = request.POST.copy()
+    for name, values in request.GET.lists():
+        if name not in data:
+            data.setlist(name, values)
+    api_key = api_key_check(raw=str(data.get("api_key", "")).strip())
     if api_key is None:
         raise Open311Error(403, "invalid api_key: ask the city's staff for a key, and check it "
                                 "was not revoked")  # fmt: skip
-    posted = read_post(request.POST)
+    posted = read_post(data)
     case, token = request_post(layer=posted.service.layer, record=posted.record,
                                contact=posted.contact, api_key=api_key)  # fmt: skip
     doc: dict[str, Any] = {

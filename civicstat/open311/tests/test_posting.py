@@ -131,3 +131,11 @@ def test_staff_issue_a_key_in_the_admin_and_see_it_once(admin_client, db):
     assert raw.startswith(key.prefix) and raw not in key.key_hash
     again = admin_client.get(f"/admin/open311/apikey/{key.pk}/change/")
     assert raw.encode() not in again.content
+
+
+def test_fields_in_the_query_string_are_read_as_the_swagger_file_sends_them(client, city,
+                                                                            fixit_key):  # fmt: skip
+    """The v2.1 Swagger file posts its fields in the query string; that works too."""
+    response = client.post(f"{URL}?api_key={fixit_key}&service_code=GRAF&address_string=Main+St")
+    assert response.status_code == 200, response.content
+    assert Case.objects.filter(external_id=response.json()[0]["service_request_id"]).exists()
