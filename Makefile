@@ -12,10 +12,11 @@ demo: setup migrate  ## Install everything, load the Kansas City demo, serve it 
 	$(MANAGE) load_demo
 	$(MAKE) serve
 
-serve:  ## Serve on http://$(HOST):$(PORT) with gunicorn, and run the task worker beside it
+serve:  ## Serve on http://$(HOST):$(PORT) with gunicorn; run the task worker and sync scheduler beside it
 	@echo "CivicStat is starting on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
 	@trap 'kill 0' EXIT INT TERM; \
 	  $(MANAGE) db_worker & \
+	  $(MANAGE) run_scheduler & \
 	  .venv/bin/gunicorn civicstat.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile -
 
 setup: python frontend static
