@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 VENDOR := civicstat/static/vendor
 
-.PHONY: demo serve setup python frontend static migrate test test-fast lint format bench bench-ingest clean
+.PHONY: demo serve setup python frontend static migrate test test-fast lint format bench bench-ingest bench-open311 clean
 
 demo: setup migrate  ## Install everything, load the Kansas City demo, serve it with a worker
 	$(MANAGE) load_demo
@@ -59,10 +59,13 @@ format: python
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .
 
-bench: bench-ingest
+bench: bench-ingest bench-open311
 
 bench-ingest: setup  ## Import throughput and memory, SQLite and PostgreSQL, beside raw sqlite3
 	$(PY) bench/bench_ingest.py
+
+bench-open311: setup  ## Open311 requests.json p50/p95/p99 under 64 clients, beside FastAPI+uvicorn
+	$(PY) bench/bench_open311.py
 
 clean:
 	rm -rf .venv node_modules $(VENDOR) var
