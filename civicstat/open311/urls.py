@@ -23,4 +23,6 @@ urlpatterns: list[URLPattern] = [
     # The v2.1 draft's Swagger file writes the singular form.
     re_path(r"^request/(?P<request_id>[^/]+?)" + FMT, views_requests.request_detail),
     re_path(r"^tokens/(?P<token>[^/]+?)" + FMT, views.token, name="open311-token"),
+    # Anything else (another format, a misspelt path) gets the spec's error list, not a web page.
+    re_path(r"^(?P<path>.*?)(\.(?P<fmt>xml))?$", views.not_found),
 ]

@@ -10,9 +10,12 @@ from django.views.decorators.http import require_GET
 
 from civicstat.open311.decorators import open311
 from civicstat.open311.documents import attribute_doc, served_services, service_doc
-from civicstat.open311.formats import Open311Error, respond
+from civicstat.open311.formats import Open311Error, error_response, respond
 from civicstat.open311.models import RequestToken, ServiceAttribute
 from civicstat.web import public_etag
+
+# When this endpoint's behaviour last changed: discovery tells clients to re-read it after that.
+API_CHANGESET = "2026-11-23T00:00:00Z"
 
 
 @require_GET
@@ -21,14 +24,14 @@ def discovery(request: HttpRequest, fmt: str) -> HttpResponse:
     base = request.build_absolute_uri(reverse("open311-discovery", args=["json"]))
     base = base.rsplit("/", 1)[0] + "/"
     doc = {
-        "changeset": "2026-01-01T00:00:00Z",
+        "changeset": API_CHANGESET,
         "contact": settings.OPEN311_CONTACT,
         "key_service": settings.OPEN311_KEY_SERVICE,
         "endpoints": [
             {
                 "specification": "http://wiki.open311.org/GeoReport_v2",
                 "url": base,
-                "changeset": "2026-01-01T00:00:00Z",
+                "changeset": API_CHANGESET,
                 "type": "production",
                 "formats": ["text/xml", "application/json"],
             }
@@ -68,3 +71,8 @@ def token(request: HttpRequest, fmt: str, token: str) -> HttpResponse:
     request_id = found.case.external_id if found.case else None
     return respond(fmt, [{"service_request_id": request_id, "token": found.token}],
                    root="service_requests")  # fmt: skip
+
+
+def not_found(request: HttpRequest, path: str, fmt: str | None = None) -> HttpResponse:
+    return error_response(fmt or "json", 404, f"no Open311 resource at {path!r}; see discovery.json"
+                          " (formats: .json or .xml)")  # fmt: skip

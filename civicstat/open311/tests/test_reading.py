@@ -196,3 +196,19 @@ def test_a_configured_jurisdiction_is_checked(client, city, settings):
     settings.OPEN311_JURISDICTION = "kcmo.gov"
     assert get_json(client, "services.json", expect=404, jurisdiction_id="other.gov")
     assert len(get_json(client, "services.json", jurisdiction_id="kcmo.gov")) == 2
+
+
+def test_an_unknown_format_or_path_gets_the_error_list(client, city):
+    """requests.csv or a misspelt path is a 404 with the spec's error list, not a web page."""
+    for path in ("requests.csv", "requets.json", "services"):
+        response = client.get(f"{BASE}/{path}")
+        assert response.status_code == 404 and response.json()[0]["code"] == 404
+    root = DET.fromstring(client.get(f"{BASE}/nothing.xml").content)
+    assert root.tag == "errors"
+
+
+def test_text_with_control_characters_is_still_valid_xml(client, city):
+    """A description imported with control characters does not break the XML answer."""
+    Case.objects.filter(external_id="1001").update(description="bell\x07 and tab\t")
+    root = DET.fromstring(client.get(f"{BASE}/requests/1001.xml").content)
+    assert root.findtext("request/description") == "bell and tab\t"
