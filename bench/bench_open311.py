@@ -100,7 +100,7 @@ def measure(kind: str, db_url: str, clients: int, per_client: int) -> dict[str, 
     server = start(kind, db_url, port)
     url = f"http://127.0.0.1:{port}/open311/v2/requests.json"
     try:
-        wait_up(f"http://127.0.0.1:{port}/")
+        wait_up(f"http://127.0.0.1:{port}/open311/v2/discovery.json")
         ids = [d["service_request_id"] for d in httpx.get(url, params=PARAMS, timeout=120).json()]
         asyncio.run(load(url, clients, 2))  # warm caches and connections
         latencies, elapsed = asyncio.run(load(url, clients, per_client))

@@ -36,10 +36,8 @@ class Open311Client:
         if self.source.jurisdiction:
             params["jurisdiction_id"] = self.source.jurisdiction
         fmt = self.source.format
-        parse = parse_xml_list if fmt == "xml" else parse_json
-        data = self.fetcher.get(f"{self.base}{path}.{fmt}", params, parse)
-        if not isinstance(data, list):
-            raise ValueError(f"{path}.{fmt} did not answer a list")
+        parse = _parse_xml if fmt == "xml" else _parse_json
+        data: list[dict[str, Any]] = self.fetcher.get(f"{self.base}{path}.{fmt}", params, parse)
         return data
 
     def services(self) -> dict[str, tuple[str, str]]:
@@ -98,6 +96,18 @@ class Open311Client:
             if len(docs) < PAGE_SIZE:
                 return
             seen, page = ids, page + 1
+
+
+def _parse_json(content: bytes) -> list[dict[str, Any]]:
+    """A JSON list of objects; anything else is a malformed page (retried like a 500)."""
+    data = parse_json(content)
+    if not isinstance(data, list):
+        raise ValueError("the answer is not a list")
+    return [d for d in data if isinstance(d, dict)]
+
+
+def _parse_xml(content: bytes) -> list[dict[str, Any]]:
+    return parse_xml_list(content)
 
 
 def case_of(doc: dict[str, Any]) -> RemoteCase | None:

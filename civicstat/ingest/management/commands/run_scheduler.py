@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+import logging
 import time
 from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import DatabaseError
 from django.utils import timezone
 
 from civicstat.ingest.models import SyncSource
 from civicstat.ingest.sync.runner import source_sync
+
+log = logging.getLogger(__name__)
 
 
 def due_sources() -> list[SyncSource]:
@@ -29,10 +33,16 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         while True:
-            for source in due_sources():
-                run = source_sync(source=source)
-                self.stdout.write(f"{source.name}: {run.state}, {run.fetched} fetched"
-                                  + (f" — {run.error}" if run.error else ""))  # fmt: skip
+            try:
+                for source in due_sources():
+                    run = source_sync(source=source)
+                    self.stdout.write(f"{source.name}: {run.state}, {run.fetched} fetched"
+                                      + (f" — {run.error}" if run.error else ""))  # fmt: skip
+            except DatabaseError as exc:
+                # A database restart must not stop the scheduler: try again at the next tick.
+                log.warning("scheduler tick failed: %s", exc)
+                if options["once"]:
+                    raise
             if options["once"]:
                 return
             time.sleep(options["tick"])
