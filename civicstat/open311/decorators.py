@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 
 from civicstat.open311.formats import Open311Error, error_response
 from civicstat.open311.params import jurisdiction_check
+from civicstat.open311.posting import check_text
 
 View = Callable[..., HttpResponse]
 
@@ -19,6 +20,10 @@ def open311(view: View) -> View:
     def wrapped(request: HttpRequest, *args: Any, fmt: str, **kwargs: Any) -> HttpResponse:
         try:
             query = request.POST if request.method == "POST" else request.GET
+            # NUL and other control characters are refused before any database sees them.
+            check_text(query)
+            if request.method == "POST":
+                check_text(request.GET)
             jurisdiction_check(query)
             response = view(request, *args, fmt=fmt, **kwargs)
         except Open311Error as error:

@@ -33,7 +33,7 @@ class Posted:
     contact: dict[str, str]
 
 
-def _check_text(query: Mapping[str, Any]) -> None:
+def check_text(query: Mapping[str, Any]) -> None:
     for name in query:
         values = query.getlist(name) if hasattr(query, "getlist") else [query[name]]
         if _XML_HOSTILE.search(name) or any(_XML_HOSTILE.search(str(v)) for v in values):
@@ -120,7 +120,7 @@ def _contact(query: Mapping[str, Any]) -> dict[str, str]:
 
 def read_post(query: Mapping[str, Any]) -> Posted:
     """The service, case and contact a POST describes; raises Open311Error on anything wrong."""
-    _check_text(query)
+    check_text(query)
     code = one(query, "service_code")
     if not code:
         raise Open311Error(400, "service_code is required; see services.json for the list")

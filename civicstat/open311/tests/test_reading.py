@@ -212,3 +212,9 @@ def test_text_with_control_characters_is_still_valid_xml(client, city):
     Case.objects.filter(external_id="1001").update(description="bell\x07 and tab\t")
     root = DET.fromstring(client.get(f"{BASE}/requests/1001.xml").content)
     assert root.findtext("request/description") == "bell and tab\t"
+
+
+def test_a_nul_byte_in_a_parameter_is_a_400_not_a_server_error(client, city):
+    """PostgreSQL cannot store or compare NUL: it is refused (schemathesis found it)."""
+    errors = get_json(client, "requests.json", expect=400, service_code="POT\x00")
+    assert "control characters" in errors[0]["description"]
