@@ -6,16 +6,17 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 VENDOR := civicstat/static/vendor
 
-.PHONY: demo serve setup python frontend static migrate test test-fast lint format bench bench-ingest bench-measures bench-alerts clean
+.PHONY: demo serve setup python frontend static migrate test test-fast lint format bench bench-ingest bench-measures bench-alerts bench-open311 clean
 
 demo: setup migrate  ## Install everything, load the Kansas City demo, serve it with a worker
 	$(MANAGE) load_demo
 	$(MAKE) serve
 
-serve:  ## Serve on http://$(HOST):$(PORT) with gunicorn, and run the task worker beside it
+serve:  ## Serve on http://$(HOST):$(PORT) with gunicorn; run the task worker and sync scheduler beside it
 	@echo "CivicStat is starting on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
 	@trap 'kill 0' EXIT INT TERM; \
 	  $(MANAGE) db_worker & \
+	  $(MANAGE) run_scheduler & \
 	  .venv/bin/gunicorn civicstat.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile -
 
 setup: python frontend static
@@ -58,13 +59,16 @@ format: python
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .
 
-bench: bench-ingest bench-measures bench-alerts
+bench: bench-ingest bench-measures bench-alerts bench-open311
 
 bench-ingest: setup  ## Import throughput and memory, SQLite and PostgreSQL, beside raw sqlite3
 	$(PY) bench/bench_ingest.py
 
 bench-measures: setup  ## Demo measures from rollups beside SQL over cases, 1 M cases (SIZES=1m,10m)
 	$(PY) bench/bench_measures.py --sizes $(or $(SIZES),1m)
+
+bench-open311: setup  ## Open311 requests.json p50/p95/p99 under 64 clients, beside FastAPI+uvicorn
+	$(PY) bench/bench_open311.py
 
 clean:
 	rm -rf .venv node_modules $(VENDOR) var

@@ -116,6 +116,19 @@ CACHES = {
 # REDIS_URL when several processes serve the site so that they share one count.
 RATELIMIT_VIEW = "civicstat.web.rate_limited"
 
+# Open311 GeoReport v2 server (/open311/v2/): which layers it publishes (empty: all), the
+# jurisdiction_id it answers to (empty: any), discovery's contact lines, and posts per API key.
+OPEN311_LAYERS = envlist("OPEN311_LAYERS", "")
+OPEN311_JURISDICTION = envstr("OPEN311_JURISDICTION", "")
+OPEN311_CONTACT = envstr("OPEN311_CONTACT", "Contact the city's 311 team.")
+OPEN311_KEY_SERVICE = envstr("OPEN311_KEY_SERVICE", "Ask the city's 311 team for an API key.")
+OPEN311_POST_RATE = envstr("OPEN311_POST_RATE", "60/m")
+# Sync clients (manage.py sync_source / run_scheduler): per-request timeout, attempts per page, and
+# the first retry's wait (doubled on each further retry).
+SYNC_TIMEOUT_SECONDS = envint("SYNC_TIMEOUT_SECONDS", "30")
+SYNC_ATTEMPTS = envint("SYNC_ATTEMPTS", "5")
+SYNC_BACKOFF_MS = envint("SYNC_BACKOFF_MS", "1000")
+
 TASKS = {
     "default": {
         "BACKEND": envstr("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),

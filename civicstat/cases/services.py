@@ -415,3 +415,37 @@ def layer_ensure(
                 layer=layer, code=code, defaults={"group": group, "label": label}
             )
     return layer
+
+
+def case_create(*, layer: Layer, record: CaseRecord, contact: dict[str, Any] | None = None) -> Case:
+    """One new case (with its `created` event) and its reporter's contact, kept apart from it."""
+    from civicstat.cases.models import CaseContact
+
+    with transaction.atomic():
+        if Case.objects.filter(layer=layer, external_id=record.external_id).exists():
+            raise ValueError(f"case {record.external_id} already exists")
+        case_upsert(layer=layer, records=[record])
+        case = Case.objects.get(layer=layer, external_id=record.external_id)
+        if contact and any(contact.values()):
+            CaseContact.objects.create(case=case, **contact)
+    return case
+
+
+def case_events_add(*, case_id: int, notes: Sequence[tuple[datetime, str]]) -> int:
+    """Add notes a source reported to a case's history, skipping ones already recorded.
+
+    A sync sees the same notes again on every pass; a note is the same when its time and text are.
+    """
+    if not notes:
+        return 0
+    seen = set(
+        CaseEvent.objects.filter(case_id=case_id, kind=EventKind.NOTE).values_list("at", "note")
+    )
+    fresh = [(at, text) for at, text in dict.fromkeys(notes) if (at, text) not in seen]
+    if fresh:
+        with transaction.atomic():
+            CaseEvent.objects.bulk_create(
+                [CaseEvent(case_id=case_id, kind=EventKind.NOTE, at=at, note=t) for at, t in fresh]
+            )
+            data_version_bump()
+    return len(fresh)

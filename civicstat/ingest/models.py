@@ -44,3 +44,81 @@ class RejectedRow(models.Model):
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.reason}"
+
+
+class SyncSource(models.Model):
+    """A remote endpoint CivicStat keeps itself current from: an Open311 server or SeeClickFix."""
+
+    class Kind(models.TextChoices):
+        OPEN311 = "open311", "Open311 GeoReport v2"
+        SEECLICKFIX = "seeclickfix", "SeeClickFix API v2"
+
+    class Format(models.TextChoices):
+        JSON = "json", "JSON"
+        XML = "xml", "XML"
+
+    name = models.SlugField(unique=True, help_text="Used by `manage.py sync_source NAME`.")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    url = models.URLField(
+        help_text="Open311: the endpoint base, ending in /. SeeClickFix: the API base, "
+        "such as https://seeclickfix.com/api/v2/."
+    )
+    jurisdiction = models.CharField(
+        max_length=100, blank=True, help_text="Open311 jurisdiction_id, or SeeClickFix place_url."
+    )
+    format = models.CharField(max_length=4, choices=Format.choices, default=Format.JSON)
+    updated_after = models.BooleanField(
+        default=True,
+        help_text="The remote supports updated_after (else it is read by 90-day date windows).",
+    )
+    layer = models.ForeignKey(
+        "cases.Layer", on_delete=models.PROTECT, help_text="The layer its cases go into."
+    )
+    every_minutes = models.PositiveIntegerField(default=15, help_text="The scheduler's interval.")
+    enabled = models.BooleanField(default=True)
+    cursor = models.JSONField(
+        default=dict, blank=True, help_text="Where the next sync starts: kept across failures."
+    )
+    last_run_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SyncRun(models.Model):
+    """One sync of one source: what it fetched and did, how long it took, where it stopped."""
+
+    class State(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    source = models.ForeignKey(SyncSource, on_delete=models.CASCADE, related_name="runs")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    pages = models.PositiveIntegerField(default=0)
+    fetched = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    events = models.PositiveIntegerField(default=0)
+    retries = models.PositiveIntegerField(default=0)
+    cursor_before = models.JSONField(default=dict, blank=True)
+    cursor_after = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.source} at {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def duration(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()

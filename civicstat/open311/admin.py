@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.forms import ModelForm
+from django.http import HttpRequest
+
+from civicstat.open311.models import ApiKey, ServiceAttribute
+from civicstat.open311.services import api_key_issue, api_key_revoke
+
+
+@admin.register(ServiceAttribute)
+class ServiceAttributeAdmin(admin.ModelAdmin[ServiceAttribute]):
+    list_display = ["service", "code", "datatype", "required", "order"]
+    list_filter = ["datatype", "required"]
+    search_fields = ["code", "service__code", "service__name"]
+    autocomplete_fields = ["service"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
+    list_display = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+    fields = ["name", *readonly_fields]
+    actions = ["revoke"]
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: ModelForm[ApiKey],
+                   change: bool) -> None:  # fmt: skip
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        key, raw = api_key_issue(name=obj.name)
+        obj.pk = key.pk
+        obj.refresh_from_db()
+        # The only time the key is ever shown: only its hash is stored.
+        messages.warning(request, f"The new key for {key.name} is {raw} — copy it now; it will "
+                                  "not be shown again.")  # fmt: skip
+
+    @admin.action(description="Revoke the selected keys")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        for key in queryset:
+            api_key_revoke(key=key)
+        messages.success(request, f"Revoked {queryset.count()} key(s).")

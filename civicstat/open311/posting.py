@@ -1,0 +1,148 @@
+"""Checking a posted service request before anything is written."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils import timezone
+
+from civicstat.cases.models import Service, StatusGroup, StatusMapping
+from civicstat.cases.records import CaseRecord
+from civicstat.open311.documents import served_services
+from civicstat.open311.formats import Open311Error
+from civicstat.open311.models import Datatype, ServiceAttribute
+from civicstat.open311.params import one, when
+
+MAX_DESCRIPTION = 4000
+# Characters XML 1.0 cannot carry: a request holding them could never be served back as XML.
+_XML_HOSTILE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]+)\](\[\])?$")
+_CONTACT = {"first_name": 100, "last_name": 100, "email": 254, "phone": 50, "device_id": 100,
+            "account_id": 100}  # fmt: skip
+
+
+@dataclass
+class Posted:
+    service: Service
+    record: CaseRecord
+    contact: dict[str, str]
+
+
+def check_text(query: Mapping[str, Any]) -> None:
+    for name in query:
+        values = query.getlist(name) if hasattr(query, "getlist") else [query[name]]
+        if _XML_HOSTILE.search(name) or any(_XML_HOSTILE.search(str(v)) for v in values):
+            raise Open311Error(400, f"{name[:40]!r} holds control characters that are not "
+                                    "allowed; send plain UTF-8 text")  # fmt: skip
+
+
+def _location(query: Mapping[str, Any]) -> tuple[float | None, float | None, str]:
+    lat, lon = one(query, "lat"), one(query, "long")
+    address = one(query, "address_string")[:255]
+    address_id = one(query, "address_id")[:64]
+    if lat or lon:
+        try:
+            lat_f, lon_f = float(lat), float(lon)
+        except ValueError:
+            raise Open311Error(400, "lat and long must both be decimal degrees (WGS 84)") from None
+        if not (-90 <= lat_f <= 90 and -180 <= lon_f <= 180):
+            raise Open311Error(400, "lat must be within -90..90 and long within -180..180")
+        return lat_f, lon_f, address
+    if address or address_id:
+        return None, None, address or f"address {address_id}"
+    raise Open311Error(400, "a location is required: give lat and long, address_string or "
+                            "address_id")  # fmt: skip
+
+
+def _attributes(query: Mapping[str, Any], service: Service) -> dict[str, Any]:
+    given: dict[str, list[str]] = {}
+    for name in query:
+        if match := _ATTRIBUTE.match(name):
+            values = query.getlist(name) if hasattr(query, "getlist") else [query[name]]
+            given.setdefault(match.group(1), []).extend(str(v).strip() for v in values)
+    out: dict[str, Any] = {}
+    defined = {a.code: a for a in ServiceAttribute.objects.filter(service=service)}
+    for code in given:
+        if code not in defined:
+            raise Open311Error(400, f"attribute {code!r} is not asked by service {service.code}; "
+                                    f"see services/{service.code}.json")  # fmt: skip
+    for code, a in defined.items():
+        values = [v for v in given.get(code, []) if v]
+        if not values:
+            if a.required and a.variable:
+                raise Open311Error(400, f"attribute[{code}] is required: {a.description[:100]}")
+            continue
+        out[code] = _attribute_value(a, values)
+    return out
+
+
+def _attribute_value(a: ServiceAttribute, values: list[str]) -> Any:
+    if a.datatype in (Datatype.SINGLE, Datatype.MULTI):
+        unknown = [v for v in values if v not in a.value_keys()]
+        if unknown or (a.datatype == Datatype.SINGLE and len(values) > 1):
+            keys = ", ".join(sorted(a.value_keys()))
+            raise Open311Error(
+                400,
+                f"attribute[{a.code}] takes "
+                f"{'one' if a.datatype == Datatype.SINGLE else 'some'} of: {keys}",
+            )
+        return values if a.datatype == Datatype.MULTI else values[0]
+    if len(values) > 1:
+        raise Open311Error(400, f"attribute[{a.code}] takes one value")
+    value = values[0][:MAX_DESCRIPTION]
+    if a.datatype == Datatype.NUMBER:
+        try:
+            return float(value)
+        except ValueError:
+            raise Open311Error(400, f"attribute[{a.code}] must be a number") from None
+    if a.datatype == Datatype.DATETIME:
+        return when(f"attribute[{a.code}]", value).isoformat()
+    return value
+
+
+def _contact(query: Mapping[str, Any]) -> dict[str, str]:
+    contact = {name: one(query, name) for name in _CONTACT}
+    for name, limit in _CONTACT.items():
+        if len(contact[name]) > limit:
+            raise Open311Error(400, f"{name} may be at most {limit} characters")
+    if contact["email"]:
+        try:
+            validate_email(contact["email"])
+        except ValidationError:
+            raise Open311Error(400, "email is not a valid email address") from None
+    return contact
+
+
+def read_post(query: Mapping[str, Any]) -> Posted:
+    """The service, case and contact a POST describes; raises Open311Error on anything wrong."""
+    check_text(query)
+    code = one(query, "service_code")
+    if not code:
+        raise Open311Error(400, "service_code is required; see services.json for the list")
+    service = served_services().select_related("layer").filter(code=code).first()
+    if service is None:
+        raise Open311Error(404, f"unknown service_code {code!r}; see services.json for the list")
+    description = one(query, "description")
+    if len(description) > MAX_DESCRIPTION:
+        raise Open311Error(400, f"description may be at most {MAX_DESCRIPTION:,} characters "
+                                f"(it has {len(description):,})")  # fmt: skip
+    lat, lon, address = _location(query)
+    attributes = _attributes(query, service)
+    if media_url := one(query, "media_url")[:500]:
+        attributes["media_url"] = media_url
+    status = (
+        StatusMapping.objects.filter(layer_id=service.layer_id, group=StatusGroup.OPEN)
+        .order_by("id").values_list("code", flat=True).first()
+    ) or "open"  # fmt: skip
+    now = timezone.now()
+    record = CaseRecord(external_id="api-", status=status, status_group=StatusGroup.OPEN,
+                        requested_at=now, updated_at=now, service_id=service.id,
+                        department_id=service.department_id, description=description,
+                        address=address, lat=lat, lon=lon, channel="Open311 API",
+                        attributes=attributes)  # fmt: skip
+    return Posted(service=service, record=record, contact=_contact(query))

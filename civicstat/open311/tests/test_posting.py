@@ -1,0 +1,141 @@
+"""Posting requests: API keys, locations, attributes, contacts kept private, nothing half-made."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import defusedxml.ElementTree as DET
+import pytest
+
+from civicstat.cases.models import Case, CaseContact, CaseEvent
+from civicstat.cases.services import data_version
+from civicstat.open311.models import ApiKey, RequestToken
+from civicstat.open311.services import api_key_revoke
+
+URL = "/open311/v2/requests.json"
+
+
+def post(client: Any, key: str, **fields: Any) -> Any:
+    data = {
+        "api_key": key,
+        "service_code": "POT",
+        "lat": "39.0997",
+        "long": "-94.5786",
+        "description": "Deep pothole by the bus stop",
+        "attribute[SIZE]": "L",
+        **fields,
+    }
+    return client.post(URL, data)
+
+
+def test_a_posted_request_becomes_a_case_with_a_created_event(client, city, fixit_key,
+                                                              schema_check):  # fmt: skip
+    """The answer carries the new id and a token; the case, its event and contact exist."""
+    before = data_version()
+    response = post(client, fixit_key, email="rita@example.org", first_name="Rita",
+                    phone="816-555-0101", **{"attribute[LANES][]": ["N", "S"],
+                                             "attribute[DEPTH]": "12.5"})  # fmt: skip
+    assert response.status_code == 200, response.content
+    doc = response.json()[0]
+    case = Case.objects.get(external_id=doc["service_request_id"])
+    assert case.service == city["pothole"] and case.status_group == "open"
+    assert case.attributes == {"SIZE": "L", "LANES": ["N", "S"], "DEPTH": 12.5}
+    assert list(case.events.values_list("kind", flat=True)) == ["created"]
+    assert case.contact.email == "rita@example.org"
+    assert data_version() > before
+    # The token leads back to the request.
+    token = client.get(f"/open311/v2/tokens/{doc['token']}.json").json()
+    assert token == [{"service_request_id": case.external_id, "token": doc["token"]}]
+    # It is readable at once, and the reporter's details appear nowhere in it.
+    shown = client.get(f"/open311/v2/requests/{case.external_id}.json", {"extensions": "true"})
+    assert schema_check("requests.json", shown.json()) == []
+    assert b"rita@example.org" not in shown.content and b"555-0101" not in shown.content
+
+
+def test_a_request_can_be_located_by_address_alone_and_answered_in_xml(client, city, fixit_key):
+    """address_string is enough; the XML answer names the new request."""
+    response = client.post(
+        "/open311/v2/requests.xml",
+        {"api_key": fixit_key, "service_code": "GRAF", "address_string": "1200 Main St"},
+    )
+    assert response.status_code == 200
+    root = DET.fromstring(response.content)
+    request_id = root.findtext("request/service_request_id")
+    assert Case.objects.get(external_id=request_id).address == "1200 Main St"
+
+
+@pytest.mark.parametrize(
+    ("fields", "status", "words"),
+    [
+        ({"api_key": "wrong"}, 403, "api_key"),
+        ({"api_key": ""}, 403, "api_key"),
+        ({"service_code": "NOPE"}, 404, "NOPE"),
+        ({"service_code": "ABUSE"}, 404, "ABUSE"),
+        ({"service_code": ""}, 400, "service_code"),
+        ({"lat": "", "long": ""}, 400, "location"),
+        ({"lat": "north"}, 400, "lat"),
+        ({"description": "x" * 5000}, 400, "4,000"),
+        ({"attribute[SIZE]": ""}, 400, "SIZE"),
+        ({"attribute[SIZE]": "XL"}, 400, "L, S"),
+        ({"attribute[DEPTH]": "deep"}, 400, "number"),
+        ({"attribute[SEEN]": "last week"}, 400, "W3C"),
+        ({"attribute[COLOR]": "red"}, 400, "COLOR"),
+        ({"description": "<x>\x00\x1b</x>"}, 400, "control characters"),
+        ({"email": "not-an-email"}, 400, "email"),
+    ],
+)
+def test_bad_posts_are_refused_and_nothing_is_created(client, city, fixit_key, fields, status,
+                                                      words):  # fmt: skip
+    """Each mistake is answered with the spec's error list and leaves no case, contact or token."""
+    counts = (Case.objects.count(), CaseContact.objects.count(), CaseEvent.objects.count())
+    key = fields.pop("api_key", fixit_key)
+    response = post(client, key, **fields)
+    assert response.status_code == status, response.content
+    error = response.json()[0]
+    assert error["code"] == status and words in error["description"]
+    assert (Case.objects.count(), CaseContact.objects.count(), CaseEvent.objects.count()) == counts
+    assert not RequestToken.objects.exists()
+
+
+def test_a_revoked_key_is_refused(client, city, fixit_key):
+    """Once staff revoke a key, posts with it get 403."""
+    assert post(client, fixit_key).status_code == 200
+    api_key_revoke(key=ApiKey.objects.get(name="FixIt"))
+    assert post(client, fixit_key).status_code == 403
+
+
+def test_keys_are_stored_only_as_hashes(city, fixit_key):
+    """The database never holds the raw key."""
+    key = ApiKey.objects.get(name="FixIt")
+    assert fixit_key not in (key.key_hash, key.prefix) and len(key.key_hash) == 64
+
+
+def test_a_client_posting_too_often_is_slowed_down(client, city, fixit_key, settings):
+    """Past OPEN311_POST_RATE a key gets 429 until the window passes."""
+    settings.OPEN311_POST_RATE = "2/m"
+    from django.core.cache import cache
+
+    cache.clear()
+    codes = [post(client, fixit_key).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    cache.clear()
+
+
+def test_staff_issue_a_key_in_the_admin_and_see_it_once(admin_client, db):
+    """Adding a key shows the raw key in a message once; only its hash is stored."""
+    response = admin_client.post("/admin/open311/apikey/add/", {"name": "Partner"}, follow=True)
+    assert response.status_code == 200
+    message = next(str(m) for m in response.context["messages"])
+    raw = message.split(" is ")[1].split(" ")[0]
+    key = ApiKey.objects.get(name="Partner")
+    assert raw.startswith(key.prefix) and raw not in key.key_hash
+    again = admin_client.get(f"/admin/open311/apikey/{key.pk}/change/")
+    assert raw.encode() not in again.content
+
+
+def test_fields_in_the_query_string_are_read_as_the_swagger_file_sends_them(client, city,
+                                                                            fixit_key):  # fmt: skip
+    """The v2.1 Swagger file posts its fields in the query string; that works too."""
+    response = client.post(f"{URL}?api_key={fixit_key}&service_code=GRAF&address_string=Main+St")
+    assert response.status_code == 200, response.content
+    assert Case.objects.filter(external_id=response.json()[0]["service_request_id"]).exists()

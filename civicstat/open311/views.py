@@ -1,0 +1,78 @@
+"""GeoReport v2 discovery, service list, service definitions and tokens."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from civicstat.open311.decorators import open311
+from civicstat.open311.documents import attribute_doc, served_services, service_doc
+from civicstat.open311.formats import Open311Error, error_response, respond
+from civicstat.open311.models import RequestToken, ServiceAttribute
+from civicstat.web import public_etag
+
+# When this endpoint's behaviour last changed: discovery tells clients to re-read it after that.
+API_CHANGESET = "2026-11-23T00:00:00Z"
+
+
+@require_GET
+@open311
+def discovery(request: HttpRequest, fmt: str) -> HttpResponse:
+    base = request.build_absolute_uri(reverse("open311-discovery", args=["json"]))
+    base = base.rsplit("/", 1)[0] + "/"
+    doc = {
+        "changeset": API_CHANGESET,
+        "contact": settings.OPEN311_CONTACT,
+        "key_service": settings.OPEN311_KEY_SERVICE,
+        "endpoints": [
+            {
+                "specification": "http://wiki.open311.org/GeoReport_v2",
+                "url": base,
+                "changeset": API_CHANGESET,
+                "type": "production",
+                "formats": ["text/xml", "application/json"],
+            }
+        ],
+    }
+    return respond(fmt, doc, root="discovery")
+
+
+@require_GET
+@public_etag
+@open311
+def service_list(request: HttpRequest, fmt: str) -> HttpResponse:
+    has = ServiceAttribute.objects.filter(service=OuterRef("pk"))
+    services = served_services().annotate(has_attributes=Exists(has)).order_by("code", "layer")
+    docs = [service_doc(s, s.has_attributes) for s in services]
+    return respond(fmt, docs, root="services")
+
+
+@require_GET
+@public_etag
+@open311
+def service_definition(request: HttpRequest, fmt: str, code: str) -> HttpResponse:
+    service = served_services().filter(code=code).first()
+    if service is None:
+        raise Open311Error(404, f"unknown service_code {code!r}; see services.{fmt} for the list")
+    attributes = [attribute_doc(a) for a in ServiceAttribute.objects.filter(service=service)]
+    return respond(fmt, {"service_code": service.code, "attributes": attributes},
+                   root="service_definition")  # fmt: skip
+
+
+@require_GET
+@open311
+def token(request: HttpRequest, fmt: str, token: str) -> HttpResponse:
+    found = RequestToken.objects.select_related("case").filter(token=token).first()
+    if found is None:
+        raise Open311Error(404, f"unknown token {token!r}")
+    request_id = found.case.external_id if found.case else None
+    return respond(fmt, [{"service_request_id": request_id, "token": found.token}],
+                   root="service_requests")  # fmt: skip
+
+
+def not_found(request: HttpRequest, path: str, fmt: str | None = None) -> HttpResponse:
+    return error_response(fmt or "json", 404, f"no Open311 resource at {path!r}; see discovery.json"
+                          " (formats: .json or .xml)")  # fmt: skip

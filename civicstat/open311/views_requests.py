@@ -1,0 +1,121 @@
+"""GeoReport v2 service requests: the list, one request, and posting a new one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, cast
+
+from django.conf import settings
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
+from django_ratelimit.decorators import ratelimit
+
+from civicstat.cases.query import CaseFilter, cases
+from civicstat.open311.decorators import View, open311
+from civicstat.open311.documents import RequestWriter, last_note, served_layers, served_services
+from civicstat.open311.formats import Open311Error, respond
+from civicstat.open311.params import requests_query
+from civicstat.open311.posting import read_post
+from civicstat.open311.services import api_key_check, request_post
+from civicstat.web import public_etag
+
+
+@csrf_exempt
+@open311
+def requests(request: HttpRequest, fmt: str) -> HttpResponse:
+    if request.method == "POST":
+        response: HttpResponse = _post(request, fmt=fmt)
+        return response
+    if request.method not in ("GET", "HEAD"):
+        raise Open311Error(405, "use GET to read requests or POST to create one")
+    response = _list(request, fmt=fmt)
+    return response
+
+
+@public_etag
+def _list(request: HttpRequest, fmt: str) -> HttpResponse:
+    q = requests_query(request.GET)
+    f = CaseFilter(layers=served_layers(), status_group=q.status, bbox=q.bbox, text=q.text)
+    qs = cases(f)
+    if q.ids:
+        qs = qs.filter(external_id__in=q.ids)
+    else:
+        if q.service_codes:
+            known = list(served_services().filter(code__in=q.service_codes)
+                         .values_list("code", "id"))  # fmt: skip
+            unknown = sorted(set(q.service_codes) - {code for code, _ in known})
+            if unknown:
+                raise Open311Error(404, f"unknown service_code {', '.join(unknown)}; see "
+                                        f"services.{fmt} for the list")  # fmt: skip
+            # By id, so the database can walk the (service, requested_at) index.
+            qs = qs.filter(service_id__in=[service_id for _, service_id in known])
+        if q.start:
+            qs = qs.filter(requested_at__gte=q.start)
+        if q.end:
+            qs = qs.filter(requested_at__lte=q.end)
+        if q.updated_after:
+            after = q.updated_after
+            # A note changes a request without changing its status: a syncing client needs it.
+            qs = qs.annotate(last_note=last_note()).filter(
+                Q(updated_at__gt=after) | Q(updated_at=None, requested_at__gt=after)
+                | Q(last_note__gt=after))  # fmt: skip
+        if q.updated_before:
+            before = q.updated_before
+            qs = qs.filter(Q(updated_at__lte=before) | Q(updated_at=None, requested_at__lte=before))
+        if q.agencies:
+            qs = qs.filter(department__name__in=q.agencies)
+    writer = RequestWriter(extensions=q.extensions)
+    first = (q.page - 1) * q.page_size
+    page = writer.prepare(qs.order_by("-requested_at", "-id"))[first : first + q.page_size]
+    return respond(fmt, writer.docs(page), root="service_requests")
+
+
+@require_GET
+@public_etag
+@open311
+def request_detail(request: HttpRequest, fmt: str, request_id: str) -> HttpResponse:
+    extensions = request.GET.get("extensions", "").lower() == "true"
+    writer = RequestWriter(extensions=extensions)
+    found = writer.prepare(cases(CaseFilter(layers=served_layers())).filter(external_id=request_id))
+    docs = writer.docs(found[:1])
+    if not docs:
+        raise Open311Error(404, f"no service request with id {request_id!r}")
+    return respond(fmt, docs, root="service_requests")
+
+
+def _post_rate(group: str, request: HttpRequest) -> str:
+    return str(settings.OPEN311_POST_RATE)
+
+
+def _key(group: str, request: HttpRequest) -> str:
+    # Counted per key, so one noisy app cannot use up another's allowance behind a shared proxy.
+    return str(request.POST.get("api_key") or request.GET.get("api_key", ""))[:100] or "none"
+
+
+_limited = cast(Callable[[View], View], ratelimit(key=_key, rate=_post_rate, method="POST",
+                                                  block=True))  # fmt: skip
+
+
+@_limited
+def _post(request: HttpRequest, fmt: str) -> HttpResponse:
+    # The spec posts a form; the v2.1 Swagger file puts the same fields in the query string.
+    data = request.POST.copy()
+    for name, values in request.GET.lists():
+        if name not in data:
+            data.setlist(name, values)
+    api_key = api_key_check(raw=str(data.get("api_key", "")).strip())
+    if api_key is None:
+        raise Open311Error(403, "invalid api_key: ask the city's staff for a key, and check it "
+                                "was not revoked")  # fmt: skip
+    posted = read_post(data)
+    case, token = request_post(layer=posted.service.layer, record=posted.record,
+                               contact=posted.contact, api_key=api_key)  # fmt: skip
+    doc: dict[str, Any] = {
+        "service_request_id": case.external_id,
+        "token": token.token,
+        "service_notice": "",
+        "account_id": None,
+    }
+    return respond(fmt, [doc], root="service_requests")
