@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "civicstat.cases",
     "civicstat.ingest",
     "civicstat.open311",
+    "civicstat.maps",
 ]
 
 MIDDLEWARE = [
@@ -178,6 +179,15 @@ if HTTPS:
 
 # Import: rows per database batch. Larger batches are faster until memory use grows.
 INGEST_BATCH_SIZE = envint("INGEST_BATCH_SIZE", "5000")
+
+# The public map. No base-map tiles by default (pages must work offline and behind firewalls): the
+# city's boundaries are drawn instead. Set a tile URL template to show a base map; its origin is
+# added to the map pages' image policy.
+MAP_TILE_URL = envstr("MAP_TILE_URL", "")
+MAP_TILE_ATTRIBUTION = envstr("MAP_TILE_ATTRIBUTION", "")
+MAP_POINTS_LIMIT = envint("MAP_POINTS_LIMIT", "1000")  # cases in view before the map clusters them
+# A department with fewer cases than this in the chosen period is shown but not ranked.
+DEPARTMENT_MIN_VOLUME = envint("DEPARTMENT_MIN_VOLUME", "30")
 
 LOGGING = {
     "version": 1,

@@ -9,5 +9,6 @@ admin.site.site_title = "CivicStat"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("open311/v2/", include("civicstat.open311.urls")),
+    path("", include("civicstat.maps.urls")),
     path("", include("civicstat.cases.urls")),
 ]
