@@ -19,7 +19,9 @@ def imported(kc_sample, db):
 
 
 def _busiest() -> Department:
-    return Department.objects.annotate(n=Count("cases")).order_by("-n").first()
+    busiest = Department.objects.annotate(n=Count("cases")).order_by("-n").first()
+    assert busiest is not None
+    return busiest
 
 
 def test_the_map_page_counts_the_cases_its_filters_select(client, imported):
