@@ -122,6 +122,11 @@
   }
 
   map.on("moveend", refresh);
+  // A shared link to another place on the same page (#zoom/lat/lon) moves the map there.
+  window.addEventListener("hashchange", function () {
+    var next = fromHash();
+    if (next) map.setView(next.center, next.zoom);
+  });
   var start = fromHash();
   if (start) map.setView(start.center, start.zoom);
   fetch(config.areas_url)
