@@ -103,6 +103,8 @@ def child(url: str) -> None:
         "civicstat, department": CaseFilter(departments=[dept.slug]),
         "civicstat, last 365 days": CaseFilter(requested_from=latest - timedelta(days=364)),
     }
+    for base in variants.values():  # connections, caches and the service list warm once
+        clusters.view(replace(base, bbox=bbox_at(*centres[0], 13)))
     timings: dict[str, dict[int, list[float]]] = {}
     kinds: dict[int, dict[str, int]] = {}
     for zoom in ZOOMS:
