@@ -203,19 +203,23 @@ def main() -> None:
 
 
 def _write(sections: list[str]) -> None:
-    """Replace this benchmark's section of bench/README.md, keeping the others."""
-    text = README.read_text() if README.exists() else "# Benchmarks\n\n"
+    """Update this benchmark's section of bench/README.md: the tables just measured replace
+    theirs, tables of sizes or engines not run this time stay."""
+    text = README.read_text() if README.exists() else "# Benchmarks\n"
+    start = text.find(SECTION)
+    end = text.find("\n## ", start + len(SECTION)) if start != -1 else -1
+    old = text[start:end] if end != -1 else text[start:] if start != -1 else ""
+    tables = {t.split("\n", 1)[0]: "### " + t for t in old.split("\n### ")[1:]}
+    tables.update({t.split("\n", 1)[0].removeprefix("### "): t for t in sections})
     body = (
         f"{SECTION}\n\n`make bench-map` (bench/bench_map.py): viewport queries over 20 random"
         " viewports of a 1280×900 map per zoom; PostGIS is not installed here, so the baseline is"
         " a plain `GROUP BY` of rounded coordinates over the same cases in the same database.\n\n"
-        + "\n".join(sections)
+        + "\n".join(t.rstrip("\n") + "\n" for _, t in sorted(tables.items()))
     )
-    start = text.find(SECTION)
     if start == -1:
         text = text.rstrip("\n") + "\n\n" + body
     else:
-        end = text.find("\n## ", start + len(SECTION))
         text = text[:start] + body + (text[end:] if end != -1 else "")
     README.write_text(text.rstrip("\n") + "\n")
 
