@@ -106,6 +106,10 @@ def map_page(request: HttpRequest) -> HttpResponse:
         "count": match_count(f), "recent": _page_of(f, "-opened", 1)[:20],
         "config": _map_config(request), "query": filter_query(request.GET),
         "hide_closed_query": filter_query(request.GET, drop=("bbox", "status"), status="open"),
+        "recent_links": [
+            (n, filter_query(request.GET, drop=("bbox", "days", "since"), days=str(n)))
+            for n in DAY_CHOICES
+        ],
     })  # fmt: skip
 
 

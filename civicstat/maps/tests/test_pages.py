@@ -160,3 +160,9 @@ def test_an_unknown_case_is_a_not_found_page(client, imported):
     page = client.get("/cases/311-requests/does-not-exist")
     assert page.status_code == 404
     assert "Not found" in page.content.decode()
+
+
+def test_one_click_links_replace_the_status_and_period_already_chosen(client, imported):
+    page = client.get("/map?status=closed&days=7&department=water-services").content.decode()
+    assert 'href="?department=water-services&amp;days=7&amp;status=open">Hide closed' in page
+    assert 'href="?department=water-services&amp;status=closed&amp;days=90">Last 90 days' in page

@@ -51,7 +51,7 @@
     });
     var m = L.marker([c.lat, c.lon], { icon: icon, title: text + " cases here" });
     label(m, text + " cases here, " + c.open.toLocaleString("en-US") + " open. Zoom in");
-    m.on("click keypress", function () { map.setView([c.lat, c.lon], Math.min(map.getZoom() + 2, 19)); });
+    m.on("click", function () { map.setView([c.lat, c.lon], Math.min(map.getZoom() + 2, 19)); });
     return m;
   }
 
