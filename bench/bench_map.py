@@ -59,7 +59,7 @@ def _timed(fn: Any, runs: list[float]) -> Any:
     return out
 
 
-def child(url: str) -> None:
+def child(url: str, viewports: int) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "civicstat.settings")
     import django
@@ -86,7 +86,7 @@ def child(url: str) -> None:
     rng = random.Random(311)
     top = Case.objects.aggregate(m=Max("id"))["m"]
     centres: list[tuple[float, float]] = []
-    while len(centres) < VIEWPORTS:
+    while len(centres) < viewports:
         row = (
             Case.objects.filter(id__gte=rng.randint(1, top), h3_cell__isnull=False)
             .order_by("id")
@@ -142,10 +142,10 @@ def _p50_p95(values: list[float]) -> str:
     return f"{_p(values, 0.5):.1f} / {_p(values, 0.95):.1f}"
 
 
-def table(engine: str, size: str, result: dict[str, Any]) -> str:
+def table(engine: str, size: str, result: dict[str, Any], viewports: int) -> str:
     t = result["timings"]
     lines = [
-        f"### {size} cases ({result['cases']:,}), {engine}",
+        f"### {size} cases ({result['cases']:,}), {engine}, {viewports} viewports a zoom",
         "",
         f"{result['cells']:,} map cell rows"
         + (f"; rollup rebuilt in {result['rebuilt_s']:.0f} s" if result["rebuilt_s"] else ""),
@@ -180,10 +180,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1m", help="comma-separated: 1m,10m")
     parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--viewports", type=int, default=VIEWPORTS, help="random viewports a zoom")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child)
+        child(args.child, args.viewports)
         return
     from bench.dataset import bench_database
 
@@ -192,11 +193,11 @@ def main() -> None:
         for engine in args.engines.split(","):
             url = bench_database(count=SIZES[size], engine=engine)
             done = subprocess.run(  # noqa: S603 - this script, fixed arguments
-                [sys.executable, __file__, "--child", url],
+                [sys.executable, __file__, "--child", url, "--viewports", str(args.viewports)],
                 cwd=ROOT, capture_output=True, text=True, check=True,
             )  # fmt: skip
             line = next(x for x in done.stdout.splitlines() if x.startswith(MARK))
-            section = table(engine, size, json.loads(line[len(MARK) :]))
+            section = table(engine, size, json.loads(line[len(MARK) :]), args.viewports)
             print(section, flush=True)
             sections.append(section)
     _write(sections)
@@ -212,9 +213,10 @@ def _write(sections: list[str]) -> None:
     tables = {t.split("\n", 1)[0]: "### " + t for t in old.split("\n### ")[1:]}
     tables.update({t.split("\n", 1)[0].removeprefix("### "): t for t in sections})
     body = (
-        f"{SECTION}\n\n`make bench-map` (bench/bench_map.py): viewport queries over 20 random"
-        " viewports of a 1280×900 map per zoom; PostGIS is not installed here, so the baseline is"
-        " a plain `GROUP BY` of rounded coordinates over the same cases in the same database.\n\n"
+        f"{SECTION}\n\n`make bench-map` (bench/bench_map.py): viewport queries over random"
+        " viewports (20 a zoom unless the table says otherwise) of a 1280×900 map; PostGIS is"
+        " not installed here, so the baseline is a plain `GROUP BY` of rounded coordinates over"
+        " the same cases in the same database.\n\n"
         + "\n".join(t.rstrip("\n") + "\n" for _, t in sorted(tables.items()))
     )
     if start == -1:
