@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 VENDOR := civicstat/static/vendor
 
-.PHONY: demo serve setup python frontend static migrate test test-fast lint format bench bench-ingest bench-measures bench-alerts bench-open311 clean
+.PHONY: demo serve setup python frontend static migrate test test-fast lint format bench bench-ingest bench-map bench-measures bench-alerts bench-open311 clean
 
 demo: setup migrate  ## Install everything, load the Kansas City demo, serve it with a worker
 	$(MANAGE) load_demo
@@ -59,10 +59,13 @@ format: python
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .
 
-bench: bench-ingest bench-measures bench-alerts bench-open311
+bench: bench-ingest bench-map bench-measures bench-alerts bench-open311
 
 bench-ingest: setup  ## Import throughput and memory, SQLite and PostgreSQL, beside raw sqlite3
 	$(PY) bench/bench_ingest.py
+
+bench-map: setup  ## Map cluster queries at zooms 10-16 and the department comparison, beside GROUP BY
+	$(PY) bench/bench_map.py --sizes $(or $(SIZES),1m)
 
 bench-measures: setup  ## Demo measures from rollups beside SQL over cases, 1 M cases (SIZES=1m,10m)
 	$(PY) bench/bench_measures.py --sizes $(or $(SIZES),1m)

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "civicstat.open311",
     "civicstat.performance",
     "civicstat.alerts",
+    "civicstat.maps",
 ]
 
 MIDDLEWARE = [
@@ -207,6 +208,14 @@ ALERTS_MATCH_BATCH = envint("ALERTS_MATCH_BATCH", "2000")
 ALERTS_RETRY_SECONDS = envint("ALERTS_RETRY_SECONDS", "60")
 ALERTS_RATE_PER_IP = envstr("ALERTS_RATE_PER_IP", "20/h")
 ALERTS_RATE_PER_ADDRESS = envstr("ALERTS_RATE_PER_ADDRESS", "5/h")
+# The public map. No base-map tiles by default (pages must work offline and behind firewalls): the
+# city's boundaries are drawn instead. Set a tile URL template to show a base map; its origin is
+# added to the map pages' image policy.
+MAP_TILE_URL = envstr("MAP_TILE_URL", "")
+MAP_TILE_ATTRIBUTION = envstr("MAP_TILE_ATTRIBUTION", "")
+MAP_POINTS_LIMIT = envint("MAP_POINTS_LIMIT", "1000")  # cases in view before the map clusters them
+# A department with fewer cases than this in the chosen period is shown but not ranked.
+DEPARTMENT_MIN_VOLUME = envint("DEPARTMENT_MIN_VOLUME", "30")
 
 LOGGING = {
     "version": 1,

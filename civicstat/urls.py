@@ -11,5 +11,6 @@ urlpatterns = [
     path("open311/v2/", include("civicstat.open311.urls")),
     path("", include("civicstat.performance.urls")),
     path("", include("civicstat.alerts.urls")),
+    path("", include("civicstat.maps.urls")),
     path("", include("civicstat.cases.urls")),
 ]

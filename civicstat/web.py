@@ -8,6 +8,7 @@ rendering. Only embed views may be framed by other sites; everything else keeps 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -24,8 +25,13 @@ View = Callable[..., HttpResponse]
 
 
 def data_etag(request: HttpRequest, *args: object, **kwargs: object) -> str:
-    """The ETag of a public response: the data version and the whole URL, query string included."""
-    return f"v{data_version()}-{request.get_full_path()}"
+    """The ETag of a public response: the data version and the whole URL, query string included.
+
+    The URL is hashed: a raw one may hold commas (`bbox=-95,38,-94,40`), and Django splits an
+    If-None-Match header at commas, so such an ETag would never match.
+    """
+    path = hashlib.blake2b(request.get_full_path().encode(), digest_size=12).hexdigest()
+    return f"v{data_version()}-{path}"
 
 
 def public_etag(view: View) -> View:

@@ -15,7 +15,12 @@ export function renderCharts(root = document) {
     if (!source || el.dataset.vegaRendered) continue;
     el.dataset.vegaRendered = "1";
     const spec = JSON.parse(source.textContent);
-    embed(el, spec, { actions: false, ast: true, expr: expressionInterpreter, renderer: "svg" })
+    // vega-embed and vega-tooltip would inject <style> elements, which `style-src 'self'` blocks;
+    // their few rules live in the site's own stylesheet instead (maps.css: .vega-embed, tooltip).
+    embed(el, spec, {
+      actions: false, ast: true, expr: expressionInterpreter, renderer: "svg",
+      defaultStyle: false, tooltip: { disableDefaultStyle: true },
+    })
       .catch((error) => {
         el.textContent = "The chart could not be drawn; the table below has the same figures.";
         console.warn(error);

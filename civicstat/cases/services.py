@@ -39,6 +39,7 @@ from civicstat.cases.rollups import RollupDelta
 from civicstat.cases.signals import cases_changed
 from civicstat.lib.geo import PolygonIndex, h3_cell
 from civicstat.lib.quantiles import bucket_of
+from civicstat.maps.cells import CellDelta
 
 # The source's fields, in the order of the INSERT below. Derived columns follow them.
 _SOURCE_FIELDS = (
@@ -279,6 +280,7 @@ def case_upsert(
 
         columns = [_column(f) for f in (*_SOURCE_FIELDS, *_DERIVED_FIELDS)]
         delta = RollupDelta()
+        cells = CellDelta()  # the map's per-cell counts, kept like the rollups
         events: list[tuple[Any, ...]] = []
         links: list[tuple[int, int]] = []
 
@@ -303,15 +305,19 @@ def case_upsert(
                                department_id=r.department_id, area_ids=d.area_ids,
                                status_group=r.status_group, requested_day=d.requested_day,
                                closed_day=d.closed_day, close_bucket=d.close_bucket)  # fmt: skip
+            cells.count_stored(cursor, list(ids.values()), sign=1)
             result.created = len(new)
 
         if changed:
             old_areas = _areas_of(cursor, [existing[r.external_id][0] for r in changed])
             assignments = ", ".join(f"{qn(c)} = %s" for c in columns[1:])
+            changed_ids = [existing[r.external_id][0] for r in changed]
+            cells.count_stored(cursor, changed_ids, sign=-1)
             cursor.executemany(
                 f"UPDATE {table} SET {assignments} WHERE id = %s",
                 [[*values(r)[1:], existing[r.external_id][0]] for r in changed],
             )
+            cells.count_stored(cursor, changed_ids, sign=1)
             unlink: list[tuple[int, int]] = []
             for r in changed:
                 case_id, _, status, group, svc, dept, rday, cday, bucket = existing[r.external_id]
@@ -349,6 +355,7 @@ def case_upsert(
             insert_rows(cursor, CaseEvent._meta.db_table, event_columns, event_rows)
         result.events = len(events)
         delta.apply(adapt.day)
+        cells.apply(cursor)
         data_version_bump()
     return result
 

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from civicstat.cases.models import Case, StatusMapping
+from civicstat.cases.models import Case, StatusGroup, StatusMapping
 from civicstat.cases.query import CaseFilter, cases
 from civicstat.cases.stats import layer_totals
 from civicstat.web import public_etag
@@ -28,6 +32,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@public_etag
 def case_detail(request: HttpRequest, layer: str, external_id: str) -> HttpResponse:
     case = get_object_or_404(
         cases(CaseFilter()).select_related("layer", "service", "department"),
@@ -35,11 +40,27 @@ def case_detail(request: HttpRequest, layer: str, external_id: str) -> HttpRespo
         external_id=external_id,
     )
     _attach_labels([case])
+    labels = dict(StatusMapping.objects.filter(layer=case.layer).values_list("code", "label"))
+    events = list(case.events.all())
+    for event in events:
+        event.label_from = labels.get(event.status_from, event.status_from)  # type: ignore[attr-defined]
+        event.label_to = labels.get(event.status_to, event.status_to)  # type: ignore[attr-defined]
     return render(
         request,
         "cases/case_detail.html",
-        {"case": case, "events": case.events.all(), "areas": case.areas.all()},
+        {"case": case, "events": events, "areas": case.areas.all(), **case_timing(case)},
     )
+
+
+def case_timing(case: Case) -> dict[str, Any]:
+    """Days open (to now, or to closing), and the expected date from the source or the target."""
+    end = case.closed_at if case.status_group == StatusGroup.CLOSED and case.closed_at else None
+    days_open = max(0, ((end or timezone.now()) - case.requested_at).days)
+    expected = case.expected_at
+    if expected is None and case.service and case.service.target_days:
+        expected = case.requested_at + timedelta(days=case.service.target_days)
+    overdue = expected is not None and (end or timezone.now()) > expected
+    return {"days_open": days_open, "expected": expected, "overdue": overdue}
 
 
 def _attach_labels(items: list[Case]) -> None:

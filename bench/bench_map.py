@@ -1,0 +1,230 @@
+"""Map benchmark: viewport cluster queries at zooms 10–16, and the department comparison.
+
+For each size and engine, a child process of this script (`--child URL`) opens the shared
+benchmark database (`bench/dataset.py`), migrates it (the maps tables), rebuilds the cell rollup
+if it is empty (databases built before the rollup existed), then times, over 20 random viewports
+of a 1280×900 screen centred on random located cases, at every zoom from 10 to 16:
+
+- `civicstat`: `clusters.view()`, what `/map/view.json` answers (clusters from the cell rollup, or
+  points once a viewport holds few cases), with no filter;
+- `civicstat, department`: the same with the busiest department as a filter (still the rollup);
+- `civicstat, last 365 days`: a date filter, which the rollup cannot answer: grouped from the
+  cases in view by their stored h3 cell;
+- `baseline`: the plain way with no PostGIS here: `GROUP BY` rounded coordinates of the cases in
+  the viewport, in the same database, same viewports, no filter.
+
+And the department comparison (`departments_compare`) over the whole history, from the rollups,
+uncached. `make bench-map` runs it; results go to bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SIZES = {"1m": 1_000_000, "10m": 10_000_000}
+ENGINES = ("sqlite", "postgresql")
+ZOOMS = range(10, 17)
+VIEWPORTS = 20
+WIDTH, HEIGHT = 1280, 900
+MARK = "BENCH-RESULT "
+README = ROOT / "bench" / "README.md"
+SECTION = "## Map clusters and department comparison"
+
+
+def bbox_at(lat: float, lon: float, zoom: int) -> tuple[float, float, float, float]:
+    """The viewport of a WIDTH×HEIGHT web-mercator map at `zoom` centred on (lat, lon)."""
+    degrees_per_px = 360 / (256 * 2**zoom)
+    half_w = WIDTH / 2 * degrees_per_px
+    half_h = HEIGHT / 2 * degrees_per_px * math.cos(math.radians(lat))
+    return (lon - half_w, lat - half_h, lon + half_w, lat + half_h)
+
+
+def _timed(fn: Any, runs: list[float]) -> Any:
+    started = time.perf_counter()
+    out = fn()
+    runs.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def child(url: str, viewports: int) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "civicstat.settings")
+    import django
+
+    django.setup()
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.db.models import Count, Max
+
+    from civicstat.cases.models import Case, Department
+    from civicstat.cases.query import CaseFilter
+    from civicstat.maps import cells, clusters
+    from civicstat.maps.departments import departments_compare, window_for
+    from civicstat.maps.models import MapCell
+
+    call_command("migrate", "--noinput", verbosity=0)
+    rebuilt = None
+    if not MapCell.objects.exists():
+        started = time.perf_counter()
+        cells.rebuild()
+        rebuilt = time.perf_counter() - started
+    rng = random.Random(311)
+    top = Case.objects.aggregate(m=Max("id"))["m"]
+    centres: list[tuple[float, float]] = []
+    while len(centres) < viewports:
+        row = (
+            Case.objects.filter(id__gte=rng.randint(1, top), h3_cell__isnull=False)
+            .order_by("id")
+            .values_list("lat", "lon")
+            .first()
+        )
+        if row and row[0] is not None and row[1] is not None:
+            centres.append((row[0], row[1]))
+    dept = Department.objects.annotate(n=Count("cases")).order_by("-n").first()
+    assert dept is not None
+    latest = Case.objects.aggregate(d=Max("requested_day"))["d"]
+    variants = {
+        "civicstat": CaseFilter(),
+        "civicstat, department": CaseFilter(departments=[dept.slug]),
+        "civicstat, last 365 days": CaseFilter(requested_from=latest - timedelta(days=364)),
+    }
+    for base in variants.values():  # connections, caches and the service list warm once
+        clusters.view(replace(base, bbox=bbox_at(*centres[0], 13)))
+    timings: dict[str, dict[int, list[float]]] = {}
+    kinds: dict[int, dict[str, int]] = {}
+    for zoom in ZOOMS:
+        for lat, lon in centres:
+            box = bbox_at(lat, lon, zoom)
+            for name, base in variants.items():
+                f = replace(base, bbox=box)
+                answer = _timed(
+                    lambda f=f: clusters.view(f), timings.setdefault(name, {}).setdefault(zoom, [])
+                )
+                if name == "civicstat":
+                    kinds.setdefault(zoom, {}).setdefault(answer.kind, 0)
+                    kinds[zoom][answer.kind] += 1
+            f = CaseFilter(bbox=box)
+            res = clusters.resolution_for(box)
+            _timed(lambda f=f, res=res: clusters.baseline_clusters(f, res),
+                   timings.setdefault("baseline", {}).setdefault(zoom, []))  # fmt: skip
+    compare_runs: list[float] = []
+    window = window_for("all")
+    for _ in range(5):
+        _timed(lambda: departments_compare(window), compare_runs)
+    print(MARK + json.dumps({
+        "cases": Case.objects.count(), "cells": MapCell.objects.count(), "rebuilt_s": rebuilt,
+        "timings": timings, "kinds": kinds, "departments_ms": compare_runs,
+        "departments": Department.objects.count(),
+    }))  # fmt: skip
+
+
+def _p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _p50_p95(values: list[float]) -> str:
+    return f"{_p(values, 0.5):.1f} / {_p(values, 0.95):.1f}"
+
+
+def table(engine: str, size: str, result: dict[str, Any], viewports: int) -> str:
+    t = result["timings"]
+    lines = [
+        f"### {size} cases ({result['cases']:,}), {engine}, {viewports} viewports a zoom",
+        "",
+        f"{result['cells']:,} map cell rows"
+        + (f"; rollup rebuilt in {result['rebuilt_s']:.0f} s" if result["rebuilt_s"] else ""),
+        "",
+        "| zoom | answer | civicstat p50 / p95 ms | + department | + last 365 days"
+        " | baseline GROUP BY | baseline ÷ civicstat (p95) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    names = ("civicstat", "civicstat, department", "civicstat, last 365 days", "baseline")
+    for zoom in ZOOMS:
+        z = str(zoom)
+        ours, dept, dated, base = (t[k][z] for k in names)
+        answer = ", ".join(f"{n} {k}" for k, n in sorted(result["kinds"][z].items()))
+        cells_ = " | ".join(_p50_p95(v) for v in (ours, dept, dated, base))
+        ratio = _p(base, 0.95) / _p(ours, 0.95)
+        lines.append(f"| {zoom} | {answer} | {cells_} | {ratio:.1f}× |")
+    everything = [v for z in ZOOMS for v in t["civicstat"][str(z)]]
+    baseline = [v for z in ZOOMS for v in t["baseline"][str(z)]]
+    lines += [
+        "",
+        f"All zooms: civicstat p95 {_p(everything, 0.95):.1f} ms, baseline p95"
+        f" {_p(baseline, 0.95):.1f} ms ({_p(baseline, 0.95) / _p(everything, 0.95):.1f}×).",
+        f"Department comparison, {result['departments']} departments, whole history, uncached:"
+        f" median {statistics.median(result['departments_ms']):.1f} ms,"
+        f" max {max(result['departments_ms']):.1f} ms.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1m", help="comma-separated: 1m,10m")
+    parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--viewports", type=int, default=VIEWPORTS, help="random viewports a zoom")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.viewports)
+        return
+    from bench.dataset import bench_database
+
+    sections = []
+    for size in args.sizes.split(","):
+        for engine in args.engines.split(","):
+            url = bench_database(count=SIZES[size], engine=engine)
+            done = subprocess.run(  # noqa: S603 - this script, fixed arguments
+                [sys.executable, __file__, "--child", url, "--viewports", str(args.viewports)],
+                cwd=ROOT, capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            line = next(x for x in done.stdout.splitlines() if x.startswith(MARK))
+            section = table(engine, size, json.loads(line[len(MARK) :]), args.viewports)
+            print(section, flush=True)
+            sections.append(section)
+    _write(sections)
+
+
+def _write(sections: list[str]) -> None:
+    """Update this benchmark's section of bench/README.md: the tables just measured replace
+    theirs, tables of sizes or engines not run this time stay."""
+    text = README.read_text() if README.exists() else "# Benchmarks\n"
+    start = text.find(SECTION)
+    end = text.find("\n## ", start + len(SECTION)) if start != -1 else -1
+    old = text[start:end] if end != -1 else text[start:] if start != -1 else ""
+    tables = {t.split("\n", 1)[0]: "### " + t for t in old.split("\n### ")[1:]}
+    tables.update({t.split("\n", 1)[0].removeprefix("### "): t for t in sections})
+    body = (
+        f"{SECTION}\n\n`make bench-map` (bench/bench_map.py): viewport queries over random"
+        " viewports (20 a zoom unless the table says otherwise) of a 1280×900 map; PostGIS is"
+        " not installed here, so the baseline is a plain `GROUP BY` of rounded coordinates over"
+        " the same cases in the same database.\n\n"
+        + "\n".join(t.rstrip("\n") + "\n" for _, t in sorted(tables.items()))
+    )
+    if start == -1:
+        text = text.rstrip("\n") + "\n\n" + body
+    else:
+        text = text[:start] + body + (text[end:] if end != -1 else "")
+    README.write_text(text.rstrip("\n") + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""`/departments`: opened against resolved, backlog, medians and targets across departments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from civicstat.cases.models import Department
+from civicstat.cases.query import CaseFilter, FilterError
+from civicstat.cases.services import data_version
+from civicstat.maps import charts
+from civicstat.maps.departments import (
+    AGE_BUCKETS,
+    PERIODS,
+    Figures,
+    department_services,
+    departments_compare,
+    trend,
+    window_for,
+)
+from civicstat.maps.views import bad_request
+from civicstat.web import public_etag
+
+PERIOD_LABELS = {
+    "week": "Last 7 days", "month": "Last 30 days", "quarter": "Last 91 days",
+    "year": "Last 365 days", "all": "All time",
+}  # fmt: skip
+
+
+def _period(request: HttpRequest) -> str:
+    period = request.GET.get("period") or "year"
+    if period not in PERIODS:
+        raise FilterError(f"period must be one of {', '.join(PERIODS)}")
+    return period
+
+
+def _context(period: str, figures: list[Figures], label: str) -> dict[str, Any]:
+    return {
+        "period": period, "periods": PERIOD_LABELS, "period_label": PERIOD_LABELS[period],
+        "label": label, "figures": figures,
+        "ages": AGE_BUCKETS, "min_volume": settings.DEPARTMENT_MIN_VOLUME,
+        "opened_resolved": charts.opened_resolved(figures, label),
+        "medians": charts.median_days(figures, label),
+        "backlog": charts.backlog(figures, label),
+        "unranked": [f for f in figures if f.rank is None],
+    }  # fmt: skip
+
+
+@require_GET
+@public_etag
+def departments(request: HttpRequest) -> HttpResponse:
+    try:
+        period = _period(request)
+    except FilterError as error:
+        return bad_request(request, error)
+    # Figures change only with the data: one computation per data version and period.
+    key = f"departments:{data_version()}:{period}"
+    found = cache.get(key)
+    if found is None:
+        window = window_for(period)
+        found = (window, departments_compare(window))
+        cache.set(key, found, 3600)
+    window, figures = found
+    context = _context(period, figures, "Department")
+    return render(request, "maps/departments.html", {**context, "window": window})
+
+
+@require_GET
+@public_etag
+def department_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    department = get_object_or_404(Department, slug=slug)
+    try:
+        period = _period(request)
+    except FilterError as error:
+        return bad_request(request, error)
+    base = CaseFilter(departments=[department.slug])
+    window = window_for(period)
+    figures = department_services(department, window)
+    points = trend(base, window)
+    context = _context(period, figures, "Service")
+    return render(request, "maps/department.html", {
+        **context, "department": department, "window": window, "trend": charts.trend(points),
+        "trend_rows": points,
+    })  # fmt: skip

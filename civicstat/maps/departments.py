@@ -1,0 +1,226 @@
+"""Department figures for the comparison page, read from the rollups only.
+
+Fair by construction: medians (from close-time histograms), not means; the share closed within the
+service's own target; and a department with fewer cases than `DEPARTMENT_MIN_VOLUME` in the period
+is listed but not ranked, so one fast fix cannot top the table.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db.models import Max, Q, Sum
+from django.utils import timezone
+
+from civicstat.cases.models import DailyCloseTime, Department, Service, StatusGroup
+from civicstat.cases.query import CaseFilter, rollup_rows
+from civicstat.lib.quantiles import bucket_bounds, median
+
+PERIODS = {"week": 7, "month": 30, "quarter": 91, "year": 365, "all": 0}
+AGE_BUCKETS = (("under_30", "Under 30 days"), ("30_90", "30–90 days"), ("over_90", "Over 90 days"))
+
+
+@dataclass
+class Figures:
+    """One row of the comparison: a department (or a service on a department's page)."""
+
+    key: int
+    name: str
+    slug: str = ""
+    opened: int = 0
+    resolved: int = 0
+    previous_resolved: int = 0
+    backlog: dict[str, int] = field(default_factory=lambda: {k: 0 for k, _ in AGE_BUCKETS})
+    median_days: float | None = None
+    within_target: float | None = None  # share, 0..1; None when no service has a target
+    rank: int | None = None
+
+    @property
+    def volume(self) -> int:
+        return self.opened + self.resolved
+
+    @property
+    def backlog_total(self) -> int:
+        return sum(self.backlog.values())
+
+    @property
+    def net(self) -> int:
+        """Opened minus resolved: above zero, the backlog grew over the period."""
+        return self.opened - self.resolved
+
+    @property
+    def trend(self) -> float | None:
+        """Resolved this period against the one before, as a change (0.1 = 10 % more)."""
+        if not self.previous_resolved:
+            return None
+        return self.resolved / self.previous_resolved - 1
+
+
+@dataclass
+class Window:
+    period: str
+    start: date | None  # None: the whole history
+    end: date
+
+    @property
+    def previous(self) -> Window | None:
+        if self.start is None:
+            return None
+        length = self.end - self.start + timedelta(days=1)
+        return Window(self.period, self.start - length, self.start - timedelta(days=1))
+
+
+def window_for(period: str, *, base: CaseFilter | None = None) -> Window:
+    """The last `period` of data, ending on the latest day any case was opened or closed."""
+    latest = rollup_rows(base or CaseFilter()).aggregate(d=Max("day"))["d"] or timezone.localdate()
+    days = PERIODS[period]
+    start = latest - timedelta(days=days - 1) if days else None
+    return Window(period, start, latest)
+
+
+def _within_target(counts: dict[int, int], target_days: int) -> int:
+    """How many of the close times counted by bucket fell within `target_days`."""
+    limit = target_days * 86400
+    within = 0.0
+    for bucket, n in counts.items():
+        low, high = bucket_bounds(bucket)
+        if high <= limit:
+            within += n
+        elif low < limit:  # the bucket straddles the target: count its share below it
+            within += n * (limit - low) / (high - low)
+    return round(within)
+
+
+def compare(
+    *, by: str, window: Window, base: CaseFilter | None = None, names: dict[int, tuple[str, str]]
+) -> list[Figures]:
+    """Figures per `by` ("department_id" or "service_id") for the cases `base` selects.
+
+    `names` maps each id to (name, slug); every named id gets a row, with zeros if it had no cases.
+    """
+    base = base or CaseFilter()
+    rows = {key: Figures(key, name, slug) for key, (name, slug) in names.items()}
+
+    def row(key: int) -> Figures:
+        return rows.setdefault(key, Figures(key, "(none)" if key == 0 else f"#{key}"))
+
+    in_window = replace(base, requested_from=window.start, requested_to=window.end)
+    for r in (
+        rollup_rows(in_window).values(by).annotate(o=Sum("opened"), c=Sum("closed")).order_by()
+    ):
+        row(r[by]).opened, row(r[by]).resolved = r["o"] or 0, r["c"] or 0
+    if previous := window.previous:
+        before = replace(base, requested_from=previous.start, requested_to=previous.end)
+        for r in rollup_rows(before).values(by).annotate(c=Sum("closed")).order_by():
+            row(r[by]).previous_resolved = r["c"] or 0
+
+    today = timezone.localdate()
+    ages = {
+        "under_30": Q(day__gt=today - timedelta(days=30)),
+        "30_90": Q(day__lte=today - timedelta(days=30), day__gt=today - timedelta(days=90)),
+        "over_90": Q(day__lte=today - timedelta(days=90)),
+    }
+    open_now = rollup_rows(replace(base, status_group=StatusGroup.OPEN))
+    aged = open_now.values(by).annotate(
+        **{k: Sum("opened", filter=q) for k, q in ages.items()}
+    ).order_by()  # fmt: skip
+    for r in aged:
+        row(r[by]).backlog = {k: r[k] or 0 for k in ages}
+
+    histograms: defaultdict[int, defaultdict[int, int]] = defaultdict(lambda: defaultdict(int))
+    per_service: defaultdict[tuple[int, int], dict[int, int]] = defaultdict(dict)
+    closes = (
+        rollup_rows(in_window, DailyCloseTime)
+        .values(by, "service_id", "bucket").annotate(n=Sum("count")).order_by()
+    )  # fmt: skip
+    for r in closes:
+        histograms[r[by]][r["bucket"]] += r["n"]
+        per_service[(r[by], r["service_id"])][r["bucket"]] = r["n"]
+    targets: dict[int, int] = {
+        sid: days
+        for sid, days in Service.objects.values_list("id", "target_days")
+        if days is not None
+    }
+    within: defaultdict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for (key, service_id), counts in per_service.items():
+        if service_id in targets:
+            within[key][0] += _within_target(counts, targets[service_id])
+            within[key][1] += sum(counts.values())
+    for key, counts in histograms.items():
+        seconds = median(counts)
+        row(key).median_days = None if seconds is None else seconds / 86400
+        if within[key][1]:
+            row(key).within_target = within[key][0] / within[key][1]
+
+    ranked = sorted(
+        (f for f in rows.values()
+         if f.volume >= settings.DEPARTMENT_MIN_VOLUME and f.median_days is not None),
+        key=lambda f: (f.median_days, f.name),
+    )  # fmt: skip
+    for place, f in enumerate(ranked, start=1):
+        f.rank = place
+    return sorted(rows.values(), key=lambda f: (f.rank is None, f.rank or 0, f.name))
+
+
+def departments_compare(window: Window) -> list[Figures]:
+    names = {d.id: (d.name, d.slug) for d in Department.objects.all()}
+    return compare(by="department_id", window=window, names=names)
+
+
+def department_services(department: Department, window: Window) -> list[Figures]:
+    base = CaseFilter(departments=[department.slug])
+    names = {
+        s.id: (s.name, s.code) for s in Service.objects.filter(department=department, private=False)
+    }
+    figures = compare(by="service_id", window=window, base=base, names=names)
+    # A service with no cases in the period is noise on the department's page.
+    return [f for f in figures if f.volume or f.backlog_total]
+
+
+TREND_UNITS = {
+    "week": "week",
+    "month": "month",
+    "quarter": "quarter",
+    "year": "year",
+    "all": "year",
+}
+
+
+def trend(base: CaseFilter, window: Window, periods: int = 12) -> list[dict[str, object]]:
+    """Opened and resolved per week / month / quarter / year, for the last `periods` of them."""
+    unit = TREND_UNITS.get(window.period, "year")
+    totals: defaultdict[date, list[int]] = defaultdict(lambda: [0, 0])
+    start = _unit_start(window.end, unit)
+    for _ in range(periods - 1):
+        start = _unit_start(start - timedelta(days=1), unit)
+    rows = (
+        rollup_rows(replace(base, requested_from=start, requested_to=window.end))
+        .values("day").annotate(o=Sum("opened"), c=Sum("closed")).order_by()
+    )  # fmt: skip
+    for r in rows:
+        key = _unit_start(r["day"], unit)
+        totals[key][0] += r["o"] or 0
+        totals[key][1] += r["c"] or 0
+    out: list[dict[str, object]] = []
+    cursor = start
+    while cursor <= window.end:
+        o, c = totals.get(cursor, [0, 0])
+        out.append({"period": cursor.isoformat(), "opened": o, "resolved": c})
+        cursor = _unit_start(cursor + timedelta(days=_UNIT_DAYS[unit]), unit)
+    return out
+
+
+_UNIT_DAYS = {"week": 7, "month": 32, "quarter": 93, "year": 367}
+
+
+def _unit_start(day: date, unit: str) -> date:
+    if unit == "week":
+        return day - timedelta(days=day.weekday())
+    if unit == "month":
+        return day.replace(day=1)
+    if unit == "quarter":
+        return day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
+    return day.replace(month=1, day=1)

@@ -1,0 +1,38 @@
+"""The map's cell rollup: case counts per h3 cell at a few resolutions, kept current by ingest.
+
+A cluster query at low zoom sums a few hundred of these rows instead of grouping millions of
+cases. Rows carry the dimensions the map filters on without dates (layer, service, department,
+status group); a date, area, text or local-status filter goes to the cases table instead
+(`civicstat.maps.clusters`). `lat`/`lon` is the cell's centre, so a viewport selects rows by an
+index range; `sum_lat`/`sum_lon` place the cluster at the mean of its cases.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class MapCell(models.Model):
+    res = models.PositiveSmallIntegerField()
+    cell = models.BigIntegerField()
+    lat = models.FloatField()
+    lon = models.FloatField()
+    layer_id = models.PositiveIntegerField()
+    service_id = models.PositiveIntegerField()  # 0: no service
+    department_id = models.PositiveIntegerField()  # 0: no department
+    status_group = models.CharField(max_length=6)
+    count = models.IntegerField(default=0)
+    sum_lat = models.FloatField(default=0)
+    sum_lon = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["res", "cell", "layer_id", "service_id", "department_id", "status_group"],
+                name="map_cell_unique",
+            )
+        ]
+        indexes = [models.Index(fields=["res", "lat", "lon"])]
+
+    def __str__(self) -> str:
+        return f"cell {self.cell:x} (res {self.res}): {self.count}"

@@ -1,0 +1,168 @@
+"""The map, list, embed, department and case pages as the Django test client sees them."""
+
+from __future__ import annotations
+
+import statistics
+
+import pytest
+from django.db.models import Count
+
+from civicstat.cases.models import Case, CaseContact, Department, Service
+from civicstat.maps.departments import departments_compare, window_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def imported(kc_sample, db):
+    """The KC sample, imported once for the module."""
+
+
+def _busiest() -> Department:
+    busiest = Department.objects.annotate(n=Count("cases")).order_by("-n").first()
+    assert busiest is not None
+    return busiest
+
+
+def test_the_map_page_counts_the_cases_its_filters_select(client, imported):
+    dept = _busiest()
+    everything = client.get("/map").content.decode()
+    assert f"{Case.objects.count():,}</strong> cases match" in everything
+    narrowed = client.get(f"/map?department={dept.slug}&status=open").content.decode()
+    expected = Case.objects.filter(department=dept, status_group="open").count()
+    assert f"{expected:,}</strong> case" in narrowed
+    assert f'<option value="{dept.slug}" selected>' in narrowed  # the form shows the filter
+
+
+def test_the_map_page_rejects_a_bad_filter_with_a_page_that_says_why(client, imported):
+    page = client.get("/map?days=forever")
+    assert page.status_code == 400
+    assert "days must be a whole number" in page.content.decode()
+
+
+def test_the_list_view_pages_and_sorts_the_same_cases(client, imported):
+    oldest = Case.objects.order_by("requested_at", "id").first()
+    page = client.get("/map/list?sort=opened").content.decode()
+    assert oldest.get_absolute_url() in page
+    assert "Page 1 of" in page and 'rel="next"' in page
+    second = client.get("/map/list?sort=opened&page=2").content.decode()
+    assert oldest.get_absolute_url() not in second and 'rel="prev"' in second
+
+
+@pytest.mark.parametrize("query", ["sort=sideways", "page=0", "page=two", "area=nowhere"])
+def test_the_list_view_rejects_bad_input(client, imported, query):
+    assert client.get(f"/map/list?{query}").status_code == 400
+
+
+def test_place_search_finds_neighborhoods_and_addresses_from_the_citys_data(client, imported):
+    address = Case.objects.exclude(address="").filter(h3_cell__isnull=False).first().address
+    found = client.get("/map/places.json", {"q": address[:8]}).json()["places"]
+    assert any(p["name"] == address and p["kind"] == "address" for p in found)
+    areas = client.get("/map/places.json", {"q": "District"}).json()["places"]
+    assert any(p["kind"] == "council district" and len(p["bbox"]) == 4 for p in areas)
+    assert client.get("/map/places.json", {"q": "a"}).status_code == 400
+
+
+def test_only_the_embed_view_may_be_framed(client, imported):
+    embed = client.get("/embed/map?status=open&list=1")
+    assert embed.status_code == 200
+    assert "X-Frame-Options" not in embed
+    assert "frame-ancestors *" in embed["Content-Security-Policy"]
+    assert "View on the city site" in embed.content.decode()
+    for path in ("/map", "/embed/new", "/departments", "/map/list"):
+        page = client.get(path)
+        assert page["X-Frame-Options"] == "DENY", path
+        assert "frame-ancestors 'none'" in page["Content-Security-Policy"], path
+
+
+def test_the_embed_builder_gives_a_snippet_with_the_chosen_filters(client, imported):
+    dept = _busiest()
+    page = client.get(f"/embed/new?department={dept.slug}&status=all&days=90").content.decode()
+    assert f"/embed/map?department={dept.slug}&amp;amp;status=all&amp;amp;days=90" in page or (
+        f"/embed/map?department={dept.slug}&amp;status=all&amp;days=90" in page
+    )
+    assert "&lt;iframe" in page
+
+
+def test_map_pages_answer_repeat_requests_with_not_modified(client, imported):
+    for path in ("/map?status=open", "/map/view.json?bbox=-95,38,-94,40", "/departments",
+                 "/embed/map", Case.objects.first().get_absolute_url()):  # fmt: skip
+        first = client.get(path)
+        assert client.get(path, headers={"if-none-match": first["ETag"]}).status_code == 304
+
+
+def test_a_tile_server_setting_adds_its_layer_and_only_its_origin(client, imported, settings):
+    page = client.get("/map")
+    assert "img-src 'self' data:;" in page["Content-Security-Policy"] + ";"
+    settings.MAP_TILE_URL = "https://{s}.tiles.example.org/{z}/{x}/{y}.png"
+    page = client.get("/map?x=1")
+    assert "https://*.tiles.example.org" in page["Content-Security-Policy"]
+    assert "tiles.example.org/{z}" in page.content.decode()
+
+
+def test_departments_rank_by_median_and_leave_small_ones_unranked(client, imported, settings):
+    settings.DEPARTMENT_MIN_VOLUME = 50
+    window = window_for("all")
+    figures = departments_compare(window)
+    ranked = [f for f in figures if f.rank]
+    assert ranked and [f.rank for f in ranked] == list(range(1, len(ranked) + 1))
+    assert all(f.volume >= 50 for f in ranked)
+    assert [f.median_days for f in ranked] == sorted(f.median_days for f in ranked)
+    small = [f for f in figures if f.volume and f.volume < 50]
+    assert all(f.rank is None for f in small)
+    for f in ranked[:3]:
+        exact = statistics.median(
+            c.days_to_close
+            for c in Case.objects.filter(department_id=f.key, status_group="closed")
+            if c.days_to_close is not None
+        )
+        assert f.median_days == pytest.approx(exact, rel=0.03)
+        opened = Case.objects.filter(department_id=f.key).count()
+        assert f.opened == opened
+    page = client.get("/departments?period=all").content.decode()
+    assert ranked[0].name in page and "not ranked" in page
+    assert 'data-vega-spec="chart-or"' in page and "<table" in page
+
+
+def test_a_department_page_shows_its_services(client, imported):
+    dept = _busiest()
+    page = client.get(f"/departments/{dept.slug}?period=all")
+    assert page.status_code == 200
+    busiest_service = (
+        Service.objects.filter(department=dept).annotate(n=Count("cases")).order_by("-n").first()
+    )
+    assert busiest_service.name in page.content.decode()
+    assert client.get("/departments/no-such-department").status_code == 404
+    assert client.get("/departments?period=decade").status_code == 400
+
+
+def test_a_case_page_shows_days_open_expected_date_and_history(client, imported):
+    case = (
+        Case.objects.filter(status_group="closed", service__isnull=False)
+        .select_related("service")
+        .first()
+    )
+    case.service.target_days = 3
+    case.service.save()
+    html = client.get(case.get_absolute_url()).content.decode()
+    assert "Days open" in html and "Expected by" in html and "target: 3 days" in html
+    assert "History" in html and "Opened" in html
+
+
+def test_a_case_page_never_shows_the_reporters_contact(client, imported):
+    case = Case.objects.first()
+    CaseContact.objects.create(case=case, email="reporter@example.org", phone="816-555-0100")
+    html = client.get(case.get_absolute_url()).content.decode()
+    assert "reporter@example.org" not in html and "555-0100" not in html
+
+
+def test_an_unknown_case_is_a_not_found_page(client, imported):
+    page = client.get("/cases/311-requests/does-not-exist")
+    assert page.status_code == 404
+    assert "Not found" in page.content.decode()
+
+
+def test_one_click_links_replace_the_status_and_period_already_chosen(client, imported):
+    page = client.get("/map?status=closed&days=7&department=water-services").content.decode()
+    assert 'href="?department=water-services&amp;days=7&amp;status=open">Hide closed' in page
+    assert 'href="?department=water-services&amp;status=closed&amp;days=90">Last 90 days' in page

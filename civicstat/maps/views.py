@@ -1,0 +1,228 @@
+"""The public map, its list view, the cluster/points endpoint, place search and embeds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db.models import Avg, Count
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from civicstat.cases.models import Area, Case, StatusMapping
+from civicstat.cases.query import CaseFilter, FilterError, cases, parse_filters
+from civicstat.maps import clusters
+from civicstat.maps.filters import (
+    DAY_CHOICES,
+    SORT_LABELS,
+    SORTS,
+    choices,
+    filter_query,
+    match_count,
+    selected,
+)
+from civicstat.web import embeddable, public_etag
+
+PAGE_SIZE = 50
+View = Callable[..., HttpResponse]
+
+
+def tile_origin(template: str) -> str:
+    """The origin a tile URL template loads from, as a CSP source ("{s}." subdomains as "*.")."""
+    parts = urlsplit(template)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return ""
+    host = parts.netloc
+    if host.startswith("{s}."):
+        host = "*." + host[4:]
+    return f"{parts.scheme}://{host}"
+
+
+def with_tiles(view: View) -> View:
+    """Let the page load base-map tiles from the configured tile server, and nothing else new."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        if origin := tile_origin(settings.MAP_TILE_URL):
+            policy: dict[str, Any] = getattr(response, "_csp_config", None) or settings.SECURE_CSP
+            images = [*policy.get("img-src", []), origin]
+            response._csp_config = {**policy, "img-src": images}  # type: ignore[attr-defined]
+        return response
+
+    return wrapped
+
+
+def bad_request(request: HttpRequest, error: FilterError) -> HttpResponse:
+    if request.path.endswith(".json"):
+        return JsonResponse({"error": str(error)}, status=400)
+    return render(request, "maps/bad_request.html", {"message": str(error)}, status=400)
+
+
+def _map_config(request: HttpRequest, *, embed: bool = False) -> dict[str, Any]:
+    return {
+        "view_url": reverse("map-view"),
+        "places_url": reverse("map-places"),
+        "query": filter_query(request.GET),
+        "tiles": settings.MAP_TILE_URL,
+        "attribution": settings.MAP_TILE_ATTRIBUTION,
+        "areas_url": reverse("map-areas"),
+        "embed": embed,
+    }
+
+
+def _attach_labels(items: list[Case]) -> None:
+    labels = {(m.layer_id, m.code): m.label for m in StatusMapping.objects.all()}
+    for case in items:
+        case._status_labels = {case.status: labels.get((case.layer_id, case.status), case.status)}  # type: ignore[attr-defined]
+
+
+def _page_of(f: CaseFilter, sort: str, page: int) -> list[Case]:
+    rows = list(
+        cases(f)
+        .select_related("layer", "service", "department")
+        .order_by(*SORTS[sort])[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    )
+    _attach_labels(rows)
+    return rows
+
+
+@require_GET
+@with_tiles
+@public_etag
+def map_page(request: HttpRequest) -> HttpResponse:
+    try:
+        f = parse_filters(request.GET)
+    except FilterError as error:
+        return bad_request(request, error)
+    f.bbox = None  # the page lists everything the filters select; the map asks per viewport
+    return render(request, "maps/map.html", {
+        "choices": choices(), "selected": selected(request.GET), "day_choices": DAY_CHOICES,
+        "count": match_count(f), "recent": _page_of(f, "-opened", 1)[:20],
+        "config": _map_config(request), "query": filter_query(request.GET),
+        "hide_closed_query": filter_query(request.GET, drop=("bbox", "status"), status="open"),
+        "recent_links": [
+            (n, filter_query(request.GET, drop=("bbox", "days", "since"), days=str(n)))
+            for n in DAY_CHOICES
+        ],
+    })  # fmt: skip
+
+
+@require_GET
+@public_etag
+def case_list(request: HttpRequest) -> HttpResponse:
+    try:
+        f = parse_filters(request.GET)
+    except FilterError as error:
+        return bad_request(request, error)
+    sort = request.GET.get("sort") or "-opened"
+    raw_page = request.GET.get("page") or "1"
+    if sort not in SORTS:
+        return bad_request(request, FilterError(f"sort must be one of {', '.join(SORTS)}"))
+    if not raw_page.isdigit() or not 1 <= int(raw_page) <= 100_000:
+        return bad_request(request, FilterError("page must be a whole number from 1"))
+    page, count = int(raw_page), match_count(f)
+    pages = max(1, -(-count // PAGE_SIZE))
+    query = filter_query(request.GET, drop=())
+    return render(request, "maps/list.html", {
+        "rows": _page_of(f, sort, page), "count": count, "page": page, "pages": pages,
+        "sort": sort, "sorts": SORT_LABELS, "query": query,
+        "map_query": filter_query(request.GET),
+        "previous": f"?{query}&sort={sort}&page={page - 1}" if page > 1 else "",
+        "next": f"?{query}&sort={sort}&page={page + 1}" if page < pages else "",
+        "caption": f"Matching cases, page {page:,} of {pages:,}",
+    })  # fmt: skip
+
+
+@require_GET
+@public_etag
+def map_view(request: HttpRequest) -> HttpResponse:
+    """Clusters or points for one viewport: `?bbox=west,south,east,north` plus any filters."""
+    try:
+        f = parse_filters(request.GET)
+        if f.bbox is None:
+            raise FilterError("bbox is required: west,south,east,north of the map's viewport")
+    except FilterError as error:
+        return bad_request(request, error)
+    answer = clusters.view(f)
+    data = answer.as_json()
+    for point in data["points"]:
+        point["url"] = reverse("case-detail", args=[point["layer"], point["id"]])
+    return JsonResponse(data)
+
+
+@require_GET
+@public_etag
+def places(request: HttpRequest) -> HttpResponse:
+    """Places matching `q`: neighborhoods and districts by name, then addresses from the cases."""
+    text = " ".join(request.GET.get("q", "").split())[:100]
+    if len(text) < 3:
+        return JsonResponse({"error": "type at least 3 letters of an address or place"}, status=400)
+    found: list[dict[str, Any]] = []
+    for area in Area.objects.filter(name__icontains=text)[:5]:
+        west, south, east, north = clusters.geometry_bounds(area.geometry)
+        found.append({"name": area.name, "kind": area.kind.replace("-", " "),
+                      "bbox": [west, south, east, north]})  # fmt: skip
+    addresses = (
+        cases(CaseFilter())
+        .filter(address__istartswith=text, h3_cell__isnull=False)
+        .values("address").annotate(lat=Avg("lat"), lon=Avg("lon"), n=Count("id"))
+        .order_by("-n")[:8]
+    )  # fmt: skip
+    for a in addresses:
+        found.append({"name": a["address"], "kind": "address", "lat": a["lat"], "lon": a["lon"]})
+    return JsonResponse({"places": found})
+
+
+@require_GET
+@public_etag
+def areas_geojson(request: HttpRequest) -> HttpResponse:
+    """Council district outlines: the base layer when no tile server is configured."""
+    features = [
+        {"type": "Feature", "properties": {"name": a.name}, "geometry": a.geometry}
+        for a in Area.objects.filter(kind="council-district")
+    ]
+    return JsonResponse({"type": "FeatureCollection", "features": features})
+
+
+@require_GET
+@with_tiles
+@public_etag
+def embed_new(request: HttpRequest) -> HttpResponse:
+    """The embed builder: pick filters, see the live preview, copy the snippet."""
+    try:
+        parse_filters(request.GET)
+    except FilterError as error:
+        return bad_request(request, error)
+    query = filter_query(request.GET, drop=("bbox",), list="1" if request.GET.get("list") else "")
+    base = f"{settings.SITE_URL}{reverse('embed-map')}"
+    preview = reverse("embed-map") + (f"?{query}" if query else "")
+    return render(request, "maps/embed_new.html", {
+        "choices": choices(), "selected": selected(request.GET), "day_choices": DAY_CHOICES,
+        "src": base + (f"?{query}" if query else ""), "embed_base": base, "preview": preview,
+        "with_list": bool(request.GET.get("list")),
+    })  # fmt: skip
+
+
+@require_GET
+@with_tiles
+@embeddable
+@public_etag
+def embed_map(request: HttpRequest) -> HttpResponse:
+    """The framed map: map, optional list, legend, and a link to the full map on the city site."""
+    try:
+        f = parse_filters(request.GET)
+    except FilterError as error:
+        return bad_request(request, error)
+    f.bbox = None
+    query = filter_query(request.GET)
+    return render(request, "maps/embed.html", {
+        "config": _map_config(request, embed=True), "count": match_count(f),
+        "rows": _page_of(f, "-opened", 1)[:10] if request.GET.get("list") else [],
+        "full_map": f"{settings.SITE_URL}{reverse('map')}" + (f"?{query}" if query else ""),
+    })  # fmt: skip
