@@ -91,6 +91,42 @@ def cases(f: CaseFilter) -> QuerySet[Case]:
     return qs
 
 
+@dataclass(frozen=True)
+class DimensionIds:
+    """A filter's layers, services and departments as the ids rollup tables store.
+
+    `None` means "not filtered"; an empty list means "nothing matches". `excluded_services` are the
+    private services, left out unless the filter includes private cases.
+    """
+
+    excluded_services: list[int]
+    layers: list[int] | None
+    services: list[int] | None
+    departments: list[int] | None
+
+
+def dimension_ids(f: CaseFilter) -> DimensionIds:
+    """The ids every rollup reader (daily counts, close times, map cells) filters on."""
+    layers: list[int] | None = None
+    services: list[int] | None = None
+    departments: list[int] | None = None
+    if f.layers:
+        layers = list(Layer.objects.filter(slug__in=f.layers).values_list("id", flat=True))
+    if f.services or f.service_groups:
+        svc = Service.objects.all()
+        if f.services:
+            svc = svc.filter(code__in=f.services)
+        if f.service_groups:
+            svc = svc.filter(group__in=f.service_groups)
+        services = list(svc.values_list("id", flat=True))
+    if f.departments:
+        depts = Department.objects.filter(slug__in=f.departments)
+        departments = list(depts.values_list("id", flat=True))
+    private = Service.objects.filter(private=True).values_list("id", flat=True)
+    excluded = [] if f.include_private else list(private)
+    return DimensionIds(excluded, layers, services, departments)
+
+
 def rollup_rows(
     f: CaseFilter, model: type[DailyCaseCount] | type[DailyCloseTime] = DailyCaseCount
 ) -> QuerySet[Any]:
@@ -107,22 +143,15 @@ def rollup_rows(
     ):
         raise FilterError("rollups can combine areas of one kind only (they may overlap otherwise)")
     qs = model.objects.filter(area_id__in=f.areas) if f.areas else model.objects.filter(area_id=0)
-    if not f.include_private:
-        private = list(Service.objects.filter(private=True).values_list("id", flat=True))
-        if private:
-            qs = qs.exclude(service_id__in=private)
-    if f.layers:
-        qs = qs.filter(layer_id__in=Layer.objects.filter(slug__in=f.layers).values("id"))
-    if f.services or f.service_groups:
-        svc = Service.objects.all()
-        if f.services:
-            svc = svc.filter(code__in=f.services)
-        if f.service_groups:
-            svc = svc.filter(group__in=f.service_groups)
-        qs = qs.filter(service_id__in=list(svc.values_list("id", flat=True)))
-    if f.departments:
-        depts = Department.objects.filter(slug__in=f.departments).values_list("id", flat=True)
-        qs = qs.filter(department_id__in=list(depts))
+    ids = dimension_ids(f)
+    if ids.excluded_services:
+        qs = qs.exclude(service_id__in=ids.excluded_services)
+    if ids.layers is not None:
+        qs = qs.filter(layer_id__in=ids.layers)
+    if ids.services is not None:
+        qs = qs.filter(service_id__in=ids.services)
+    if ids.departments is not None:
+        qs = qs.filter(department_id__in=ids.departments)
     if f.status_group:
         if model is DailyCloseTime:
             if f.status_group != StatusGroup.CLOSED:

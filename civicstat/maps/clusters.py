@@ -19,8 +19,8 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count, ExpressionWrapper, F, FloatField, QuerySet
 
-from civicstat.cases.models import Case, Department, Layer, Service
-from civicstat.cases.query import CaseFilter, cases
+from civicstat.cases.models import Case
+from civicstat.cases.query import CaseFilter, cases, dimension_ids
 from civicstat.maps.cells import RESOLUTIONS, _parent_sql, cell_centre
 from civicstat.maps.models import MapCell
 
@@ -96,10 +96,6 @@ def _padded(bbox: tuple[float, float, float, float], res: int) -> tuple[float, .
     return (west - pad_lon, south - pad_lat, east + pad_lon, north + pad_lat)
 
 
-def _ids(values: object) -> list[int]:
-    return [int(v) for v in values]  # type: ignore[attr-defined]
-
-
 def clusters_from_rollup(f: CaseFilter, res: int) -> list[Cluster]:
     """Clusters of the cases `f` selects (its bbox the viewport), summed from the cell rollup.
 
@@ -112,26 +108,20 @@ def clusters_from_rollup(f: CaseFilter, res: int) -> list[Cluster]:
     params: list[Any] = [res, south, north, west, east]
 
     def among(column: str, ids: list[int], *, negate: bool = False) -> None:
+        ids = ids or [-1]  # "IN ()" is not SQL; no id is -1, so nothing matches
         where.append(f"{column} {'NOT ' if negate else ''}IN ({', '.join(['%s'] * len(ids))})")
         params.extend(ids)
 
-    private = _ids(Service.objects.filter(private=True).values_list("id", flat=True))
-    if private:
-        among("service_id", private, negate=True)
-    if f.layers:
-        among(
-            "layer_id", _ids(Layer.objects.filter(slug__in=f.layers).values_list("id", flat=True))
-        )
-    if f.services or f.service_groups:
-        svc = Service.objects.all()
-        if f.services:
-            svc = svc.filter(code__in=f.services)
-        if f.service_groups:
-            svc = svc.filter(group__in=f.service_groups)
-        among("service_id", _ids(svc.values_list("id", flat=True)) or [-1])
-    if f.departments:
-        depts = Department.objects.filter(slug__in=f.departments).values_list("id", flat=True)
-        among("department_id", _ids(depts) or [-1])
+    # The map is public whatever the filter says: private services are always left out.
+    ids = dimension_ids(replace(f, include_private=False))
+    if ids.excluded_services:
+        among("service_id", ids.excluded_services, negate=True)
+    if ids.layers is not None:
+        among("layer_id", ids.layers)
+    if ids.services is not None:
+        among("service_id", ids.services)
+    if ids.departments is not None:
+        among("department_id", ids.departments)
     if f.status_group:
         where.append("status_group = %s")
         params.append(f.status_group)
