@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -16,6 +15,7 @@ from django.utils import timezone
 from civicstat.alerts.models import Delivery, OutboxItem, Subscription, SubscriptionKind
 from civicstat.alerts.tokens import confirm_token, manage_token, unsubscribe_token
 from civicstat.cases.models import StatusMapping
+from civicstat.lib.geo import circle_bbox
 
 # The public map lives in another app; its path is fixed, so links are built without its URL name.
 MAP_PATH = "/map"
@@ -38,18 +38,8 @@ def watch_query(subscription: Subscription) -> dict[str, str]:
         query["area"] = f"{subscription.area.kind}:{subscription.area.slug}"
     if subscription.kind == SubscriptionKind.RADIUS:
         assert subscription.lat is not None and subscription.lon is not None  # noqa: S101
-        r = float(subscription.radius_m or 0)
-        dlat = math.degrees(r / 6_371_008.8)
-        dlon = dlat / max(math.cos(math.radians(subscription.lat)), 0.01)
-        query["bbox"] = ",".join(
-            f"{v:.5f}"
-            for v in (
-                subscription.lon - dlon,
-                subscription.lat - dlat,
-                subscription.lon + dlon,
-                subscription.lat + dlat,
-            )
-        )
+        box = circle_bbox(subscription.lat, subscription.lon, float(subscription.radius_m or 0))
+        query["bbox"] = ",".join(f"{v:.5f}" for v in box)
     return query
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from django.conf import settings
@@ -12,7 +11,7 @@ from django.utils.feedgenerator import Atom1Feed
 
 from civicstat.cases.models import Case
 from civicstat.cases.query import FilterError, cases, parse_filters
-from civicstat.lib.geo import haversine_m
+from civicstat.lib.geo import circle_bbox, haversine_m
 
 
 class WatchFeed(Feed):  # type: ignore[type-arg]
@@ -38,9 +37,7 @@ class WatchFeed(Feed):  # type: ignore[type-arg]
                 raise ValueError("give lat, lon and radius (metres) as numbers") from None
             if not 0 < radius <= settings.ALERTS_MAX_RADIUS_M:
                 raise ValueError(f"radius must be 1 to {settings.ALERTS_MAX_RADIUS_M} metres")
-            dlat = math.degrees(radius / 6_371_008.8)
-            dlon = dlat / max(math.cos(math.radians(lat)), 0.01)
-            f.bbox = (lon - dlon, lat - dlat, lon + dlon, lat + dlat)
+            f.bbox = circle_bbox(lat, lon, radius)
             circle = (lat, lon, radius)
         rows = cases(f).select_related("layer", "service").order_by("-requested_at")
         if circle is not None:

@@ -22,6 +22,19 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
 
 
+def circle_bbox(lat: float, lon: float, radius_m: float) -> tuple[float, float, float, float]:
+    """The smallest (west, south, east, north) box holding a circle on the sphere.
+
+    The circle's widest point is not on its centre's parallel but nearer the pole, so the longitude
+    reach is asin(sin(d) / cos(lat)), not d / cos(lat), which would cut off a sliver at each side.
+    """
+    d = radius_m / EARTH_RADIUS_M
+    dlat = math.degrees(d)
+    reach = math.sin(d) / max(math.cos(math.radians(lat)), 1e-12)
+    dlon = 180.0 if reach >= 1 else math.degrees(math.asin(reach))  # a circle around a pole
+    return (lon - dlon, lat - dlat, lon + dlon, lat + dlat)
+
+
 def h3_cell(lat: float, lon: float, resolution: int = H3_RESOLUTION) -> int:
     return int(h3int.latlng_to_cell(lat, lon, resolution))
 

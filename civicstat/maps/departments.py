@@ -17,6 +17,8 @@ from django.utils import timezone
 
 from civicstat.cases.models import DailyCloseTime, Department, Service, StatusGroup
 from civicstat.cases.query import CaseFilter, rollup_rows
+from civicstat.lib.periods import KINDS as PERIOD_KINDS
+from civicstat.lib.periods import period_of, periods_between
 from civicstat.lib.quantiles import bucket_bounds, median
 
 PERIODS = {"week": 7, "month": 30, "quarter": 91, "year": 365, "all": 0}
@@ -180,47 +182,29 @@ def department_services(department: Department, window: Window) -> list[Figures]
     return [f for f in figures if f.volume or f.backlog_total]
 
 
-TREND_UNITS = {
-    "week": "week",
-    "month": "month",
-    "quarter": "quarter",
-    "year": "year",
-    "all": "year",
-}
-
-
 def trend(base: CaseFilter, window: Window, periods: int = 12) -> list[dict[str, object]]:
-    """Opened and resolved per week / month / quarter / year, for the last `periods` of them."""
-    unit = TREND_UNITS.get(window.period, "year")
-    totals: defaultdict[date, list[int]] = defaultdict(lambda: [0, 0])
-    start = _unit_start(window.end, unit)
+    """Opened and resolved per week / month / quarter / year, for the last `periods` of them.
+
+    A comparison over all time shows years.
+    """
+    kind = window.period if window.period in PERIOD_KINDS else "year"
+    first = period_of(window.end, kind)
     for _ in range(periods - 1):
-        start = _unit_start(start - timedelta(days=1), unit)
+        first = first.previous()
+    totals: defaultdict[date, list[int]] = defaultdict(lambda: [0, 0])
     rows = (
-        rollup_rows(replace(base, requested_from=start, requested_to=window.end))
+        rollup_rows(replace(base, requested_from=first.start, requested_to=window.end))
         .values("day").annotate(o=Sum("opened"), c=Sum("closed")).order_by()
     )  # fmt: skip
     for r in rows:
-        key = _unit_start(r["day"], unit)
+        key = period_of(r["day"], kind).start
         totals[key][0] += r["o"] or 0
         totals[key][1] += r["c"] or 0
-    out: list[dict[str, object]] = []
-    cursor = start
-    while cursor <= window.end:
-        o, c = totals.get(cursor, [0, 0])
-        out.append({"period": cursor.isoformat(), "opened": o, "resolved": c})
-        cursor = _unit_start(cursor + timedelta(days=_UNIT_DAYS[unit]), unit)
-    return out
-
-
-_UNIT_DAYS = {"week": 7, "month": 32, "quarter": 93, "year": 367}
-
-
-def _unit_start(day: date, unit: str) -> date:
-    if unit == "week":
-        return day - timedelta(days=day.weekday())
-    if unit == "month":
-        return day.replace(day=1)
-    if unit == "quarter":
-        return day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
-    return day.replace(month=1, day=1)
+    return [
+        {
+            "period": p.start.isoformat(),
+            "opened": totals[p.start][0],
+            "resolved": totals[p.start][1],
+        }
+        for p in periods_between(first.start, window.end, kind)
+    ]

@@ -18,9 +18,12 @@ from __future__ import annotations
 import asyncio
 import csv
 import gzip
+import http.server
 import os
+import threading
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -191,6 +194,24 @@ def kc_cases(kc_areas: None, kc_slice_file: Path, live_server: Any) -> None:
     run = import_file(path=kc_slice_file, profile=load_profile(name="kansas-city"))
     assert run.state == ImportRun.State.DONE, f"the KC slice did not import: {run.error}"
     assert run.created > 900, f"the KC slice imported only {run.created} cases"
+
+
+@pytest.fixture
+def other_site(tmp_path: Path) -> Iterator[Callable[[str], str]]:
+    """A second web server on 127.0.0.1, another origin than the live server's `localhost`: it
+    serves a page the test writes, as a department's own site or a blog would. Call it with the
+    page's HTML; it returns the page's address."""
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def publish(html: str) -> str:
+        (tmp_path / "index.html").write_text(html, encoding="utf-8")
+        return f"http://127.0.0.1:{server.server_address[1]}/index.html"
+
+    yield publish
+    server.shutdown()
+    server.server_close()
 
 
 # -- Helpers --------------------------------------------------------------------------------------

@@ -3,11 +3,8 @@ resident filters and follows cases, a department builds an embed and another sit
 
 from __future__ import annotations
 
-import http.server
 import re
-import threading
-from collections.abc import Callable, Iterator
-from functools import partial
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,24 +32,6 @@ def _busiest() -> Department:
 
 def _count(page: Page) -> int:
     return int(page.locator("#match-count").inner_text().replace(",", ""))
-
-
-@pytest.fixture
-def other_site(tmp_path: Path) -> Iterator[Callable[[str], str]]:
-    """A second web server on 127.0.0.1 (another origin than the live server's localhost): it
-    serves pages written by the test, as a department's own site would."""
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-
-    def publish(html: str) -> str:
-        (tmp_path / "index.html").write_text(html, encoding="utf-8")
-        return f"http://127.0.0.1:{server.server_address[1]}/index.html"
-
-    yield publish
-    server.shutdown()
-    server.server_close()
 
 
 def test_filtering_the_map_by_department_changes_the_count_and_the_clusters(

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
-from collections.abc import Callable, Iterator
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,29 +60,16 @@ def test_a_resident_drills_from_the_areas_to_a_measure_and_downloads_its_values(
     )
 
 
-@pytest.fixture
-def other_site(tmp_path: Path) -> Iterator[tuple[Path, str]]:
-    """Another web site on loopback (a different origin from the live server)."""
-    handler = partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield tmp_path, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
 def test_another_site_can_frame_the_card_and_the_chart(
-    page: Page, live_server: Any, kc_measures: None, other_site: tuple[Path, str]
+    page: Page, live_server: Any, kc_measures: None, other_site: Callable[[str], str]
 ) -> None:
-    folder, origin = other_site
     base = f"{live_server.url}/performance/measures/{MEASURE}/embed"
-    (folder / "index.html").write_text(
+    url = other_site(
         "<!doctype html><title>A neighbourhood blog</title>"
         f'<iframe title="card" src="{base}/card/" width="340" height="320"></iframe>'
         f'<iframe title="chart" src="{base}/chart/" width="640" height="420"></iframe>'
     )
-    page.goto(origin + "/index.html")
+    page.goto(url)
     card = page.frame_locator('iframe[title="card"]')
     expect(card.locator(".metric-card .big")).not_to_be_empty()
     chart = page.frame_locator('iframe[title="chart"]')

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 from pathlib import Path
@@ -16,12 +17,19 @@ from civicstat.lib.geo import (
     EARTH_RADIUS_M,
     H3_RESOLUTION,
     PolygonIndex,
+    circle_bbox,
     h3_cell,
     haversine_m,
     valid_lat_lon,
 )
 
-KC_DISTRICTS = Path("/work/shared/data/kansas-city/council_districts_2012.geojson")
+# The real 2012 districts, as shipped with the demo (a copy of ../shared/data/kansas-city/).
+KC_DISTRICTS = (
+    Path(__file__).resolve().parents[3]
+    / "demo"
+    / "kansas-city"
+    / "council_districts_2012.geojson.gz"
+)
 KC_CITY_HALL = (39.1005, -94.5785)
 KC_UNION_STATION = (39.0848, -94.5857)
 
@@ -82,6 +90,21 @@ def test_distance_is_symmetric_and_never_beyond_half_the_globe(
     d = haversine_m(lat1, lon1, lat2, lon2)
     assert d == pytest.approx(haversine_m(lat2, lon2, lat1, lon1), abs=1e-6)
     assert 0 <= d <= math.pi * EARTH_RADIUS_M * (1 + 1e-12)
+
+
+@given(
+    lat=st.floats(min_value=-80, max_value=80),
+    lon=st.floats(min_value=-170, max_value=170),
+    radius=st.floats(min_value=1, max_value=50_000),
+)
+def test_a_circles_box_reaches_exactly_its_radius_north_and_east(
+    lat: float, lon: float, radius: float
+) -> None:
+    """The box's edges lie one radius from the centre, so nothing in the circle falls outside."""
+    west, south, east, north = circle_bbox(lat, lon, radius)
+    assert south < lat < north and west < lon < east
+    assert haversine_m(lat, lon, north, lon) == pytest.approx(radius, rel=1e-6)
+    assert haversine_m(lat, lon, lat, east) >= radius * (1 - 1e-6)
 
 
 @given(lat=lats, lon=lons)
@@ -221,9 +244,7 @@ def test_every_point_strictly_inside_the_outer_square_is_found(lat: float, lon: 
 
 
 def _kc_districts() -> PolygonIndex:
-    if not KC_DISTRICTS.exists():
-        pytest.skip(f"{KC_DISTRICTS} is not on this machine")
-    features = json.loads(KC_DISTRICTS.read_text())["features"]
+    features = json.loads(gzip.decompress(KC_DISTRICTS.read_bytes()))["features"]
     assert len(features) == 6
     return PolygonIndex([(int(f["properties"]["DISTRICT"]), f["geometry"]) for f in features])
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import statistics
+from datetime import date
 
 import pytest
 from django.db.models import Count
 
 from civicstat.cases.models import Case, CaseContact, Department, Service
-from civicstat.maps.departments import departments_compare, window_for
+from civicstat.cases.query import CaseFilter
+from civicstat.lib.periods import period_of
+from civicstat.maps.departments import departments_compare, trend, window_for
 
 pytestmark = pytest.mark.django_db
 
@@ -166,3 +169,22 @@ def test_one_click_links_replace_the_status_and_period_already_chosen(client, im
     page = client.get("/map?status=closed&days=7&department=water-services").content.decode()
     assert 'href="?department=water-services&amp;days=7&amp;status=open">Hide closed' in page
     assert 'href="?department=water-services&amp;status=closed&amp;days=90">Last 90 days' in page
+
+
+def test_a_departments_trend_counts_each_month_as_the_cases_do(imported):
+    """Opened and resolved per month for the last twelve months of data, each month equal to the
+    cases opened (and closed) in it, and months with nothing shown as zero."""
+    dept = _busiest()
+    base = CaseFilter(departments=[dept.slug])
+    window = window_for("month", base=base)
+    points = trend(base, window)
+    assert len(points) == 12
+    months = [period_of(date.fromisoformat(str(p["period"])), "month") for p in points]
+    assert [m.start for m in months] == sorted({m.start for m in months})
+    assert months[-1].start <= window.end < months[-1].end
+    mine = Case.objects.filter(department=dept)
+    for point, month in zip(points, months, strict=True):
+        opened = mine.filter(requested_day__gte=month.start, requested_day__lt=month.end).count()
+        closed = mine.filter(closed_day__gte=month.start, closed_day__lt=month.end).count()
+        assert (point["opened"], point["resolved"]) == (opened, closed)
+    assert any(p["opened"] for p in points)
