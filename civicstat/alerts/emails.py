@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from civicstat.alerts.models import Delivery, OutboxItem, Subscription, SubscriptionKind
 from civicstat.alerts.tokens import confirm_token, manage_token, unsubscribe_token
-from civicstat.cases.models import StatusMapping
+from civicstat.cases.query import status_labels
 from civicstat.lib.geo import circle_bbox
 
 # The public map lives in another app; its path is fixed, so links are built without its URL name.
@@ -86,7 +86,7 @@ def alert_delivery(
     *, subscription: Subscription, items: Sequence[OutboxItem], digest: bool
 ) -> Delivery:
     """One email listing a subscription's news, grouped by type, at most ALERTS_MAX_ITEMS."""
-    labels = {(m.layer_id, m.code): m.label for m in StatusMapping.objects.all()}
+    labels = status_labels()
     limit = settings.ALERTS_MAX_ITEMS
     ordered = sorted(items, key=lambda i: (_group_of(i), i.case.requested_at))
     shown = ordered[:limit]

@@ -26,6 +26,7 @@ from civicstat.cases.models import (
     Layer,
     Service,
     StatusGroup,
+    StatusMapping,
 )
 
 
@@ -163,6 +164,21 @@ def rollup_rows(
     if f.requested_to:
         qs = qs.filter(day__lte=f.requested_to)
     return qs
+
+
+def status_labels() -> dict[tuple[int, str], str]:
+    """Every layer's public status labels, by (layer id, local status code)."""
+    return {
+        (layer_id, code): label
+        for layer_id, code, label in StatusMapping.objects.values_list("layer_id", "code", "label")
+    }
+
+
+def attach_status_labels(items: list[Case]) -> None:
+    """Give each case its public status label (`case.status_label`) with one query for all."""
+    labels = status_labels()
+    for case in items:
+        case._status_labels = {case.status: labels.get((case.layer_id, case.status), case.status)}  # type: ignore[attr-defined]
 
 
 # ---- Reading filters from a query string -------------------------------------------------------

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from civicstat.cases.models import Case, StatusGroup, StatusMapping
-from civicstat.cases.query import CaseFilter, cases
+from civicstat.cases.query import CaseFilter, attach_status_labels, cases
 from civicstat.cases.stats import layer_totals
 from civicstat.web import public_etag
 
@@ -23,7 +23,7 @@ def home(request: HttpRequest) -> HttpResponse:
         .select_related("layer", "service", "department")
         .order_by("-requested_at")[:10]
     )
-    _attach_labels(recent)
+    attach_status_labels(recent)
     return render(
         request,
         "cases/home.html",
@@ -39,7 +39,7 @@ def case_detail(request: HttpRequest, layer: str, external_id: str) -> HttpRespo
         layer__slug=layer,
         external_id=external_id,
     )
-    _attach_labels([case])
+    attach_status_labels([case])
     labels = dict(StatusMapping.objects.filter(layer=case.layer).values_list("code", "label"))
     events = list(case.events.all())
     for event in events:
@@ -61,9 +61,3 @@ def case_timing(case: Case) -> dict[str, Any]:
         expected = case.requested_at + timedelta(days=case.service.target_days)
     overdue = expected is not None and (end or timezone.now()) > expected
     return {"days_open": days_open, "expected": expected, "overdue": overdue}
-
-
-def _attach_labels(items: list[Case]) -> None:
-    labels = {(m.layer_id, m.code): m.label for m in StatusMapping.objects.all()}
-    for case in items:
-        case._status_labels = {case.status: labels.get((case.layer_id, case.status), case.status)}  # type: ignore[attr-defined]

@@ -14,8 +14,14 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from civicstat.cases.models import Area, Case, StatusMapping
-from civicstat.cases.query import CaseFilter, FilterError, cases, parse_filters
+from civicstat.cases.models import Area, Case
+from civicstat.cases.query import (
+    CaseFilter,
+    FilterError,
+    attach_status_labels,
+    cases,
+    parse_filters,
+)
 from civicstat.maps import clusters
 from civicstat.maps.filters import (
     DAY_CHOICES,
@@ -76,19 +82,13 @@ def _map_config(request: HttpRequest, *, embed: bool = False) -> dict[str, Any]:
     }
 
 
-def _attach_labels(items: list[Case]) -> None:
-    labels = {(m.layer_id, m.code): m.label for m in StatusMapping.objects.all()}
-    for case in items:
-        case._status_labels = {case.status: labels.get((case.layer_id, case.status), case.status)}  # type: ignore[attr-defined]
-
-
 def _page_of(f: CaseFilter, sort: str, page: int) -> list[Case]:
     rows = list(
         cases(f)
         .select_related("layer", "service", "department")
         .order_by(*SORTS[sort])[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     )
-    _attach_labels(rows)
+    attach_status_labels(rows)
     return rows
 
 

@@ -10,7 +10,8 @@ from django.conf import settings
 from django.db.models import Max, OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 
-from civicstat.cases.models import Case, CaseEvent, EventKind, Layer, Service, StatusMapping
+from civicstat.cases.models import Case, CaseEvent, EventKind, Layer, Service
+from civicstat.cases.query import status_labels
 from civicstat.open311.models import ServiceAttribute
 
 
@@ -75,10 +76,7 @@ class RequestWriter:
 
     def __init__(self, *, extensions: bool) -> None:
         self.extensions = extensions
-        self.labels = {
-            (m.layer_id, m.code): m.label for m in StatusMapping.objects.all().only(
-                "layer_id", "code", "label")
-        }  # fmt: skip
+        self.labels = status_labels()
         self.layers = dict(Layer.objects.values_list("id", "slug"))
         self.noted: dict[int, datetime] = {}
 
