@@ -253,23 +253,11 @@ def pg_unavailable() -> str:
 
 
 def psql(sql: str) -> str:
-    command = [
-        pg_tool("psql") or "psql",
-        "-h",
-        PG_HOST,
-        "-p",
-        str(PG_PORT),
-        "-U",
-        PG_USER,
-        "-d",
-        "postgres",
-        "-v",
-        "ON_ERROR_STOP=1",
-        "-Atc",
-        sql,
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, check=True)  # noqa: S603
-    return done.stdout.strip()
+    """The benchmark databases' `psql` helper (bench/dataset.py), imported when first needed."""
+    sys.path.insert(0, str(ROOT))
+    from bench.dataset import psql as run
+
+    return run(sql)
 
 
 def pg_version() -> str:

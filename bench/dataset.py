@@ -57,12 +57,12 @@ def _sqlite(name: str, count: int, seed: int) -> str:
 
 
 def _postgresql(database: str, count: int, seed: int) -> str:
-    if database not in _psql("SELECT datname FROM pg_database").split():
+    if database not in psql("SELECT datname FROM pg_database").split():
         partial = f"{database}_partial"
-        _psql(f"DROP DATABASE IF EXISTS {partial} WITH (FORCE)")
-        _psql(f"CREATE DATABASE {partial}")
+        psql(f"DROP DATABASE IF EXISTS {partial} WITH (FORCE)")
+        psql(f"CREATE DATABASE {partial}")
         _build(f"{PG}/{partial}", count, seed)
-        _psql(f"ALTER DATABASE {partial} RENAME TO {database}")
+        psql(f"ALTER DATABASE {partial} RENAME TO {database}")
     return f"{PG}/{database}"
 
 
@@ -78,7 +78,8 @@ def _build(url: str, count: int, seed: int) -> None:
         subprocess.run([python, "manage.py", *command], cwd=ROOT, env=env, check=True)  # noqa: S603
 
 
-def _psql(sql: str) -> str:
+def psql(sql: str) -> str:
+    """Run one statement as the local `postgres` superuser; its output, tab-separated."""
     psql = shutil.which("psql") or "psql"
     done = subprocess.run(  # noqa: S603 - fixed arguments
         [psql, "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1",
