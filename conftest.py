@@ -7,11 +7,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from civicstat.cases.areas import areas_load
 from civicstat.ingest.demo import DISTRICTS_FILE, NEIGHBORHOODS_FILE
 
 DATA = Path(__file__).parent / "tests" / "data"
+
+# Property tests check results, not speed: on two cores shared with a parallel suite (and the
+# browser tests), one example can take longer than Hypothesis's default 200 ms deadline and fail
+# as "flaky". No deadline, for every property test at once.
+hypothesis_settings.register_profile("civicstat", deadline=None)
+hypothesis_settings.load_profile("civicstat")
 
 
 @pytest.fixture
