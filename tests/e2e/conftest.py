@@ -205,9 +205,14 @@ def other_site(tmp_path: Path) -> Iterator[Callable[[str], str]]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
 
+    pages = iter(range(1, 1000))
+
     def publish(html: str) -> str:
-        (tmp_path / "index.html").write_text(html, encoding="utf-8")
-        return f"http://127.0.0.1:{server.server_address[1]}/index.html"
+        # A new name each time: a page rewritten within the same second would be answered
+        # "304 Not Modified" and the browser would show the old one from its cache.
+        name = f"page-{next(pages)}.html"
+        (tmp_path / name).write_text(html, encoding="utf-8")
+        return f"http://127.0.0.1:{server.server_address[1]}/{name}"
 
     yield publish
     server.shutdown()

@@ -64,8 +64,8 @@ def test_another_site_can_frame_the_card_and_the_chart(
     page: Page, live_server: Any, kc_measures: None, other_site: Callable[[str], str]
 ) -> None:
     base = f"{live_server.url}/performance/measures/{MEASURE}/embed"
-    # One embed per page: on SQLite the test live server shares one in-memory connection between
-    # its threads, and two frames loading at once can make one query see nothing (a false 404).
+    # One embed per page: once, under heavy load on SQLite, the chart answered 404 while the card
+    # loaded beside it (cause not found); loading them one after the other avoids the race.
     page.goto(other_site(
         "<!doctype html><title>A neighbourhood blog</title>"
         f'<iframe title="card" src="{base}/card/" width="340" height="320"></iframe>'
