@@ -3,8 +3,11 @@
 Each confirmed radius subscription is filed under the h3 cell of its centre, at a resolution chosen
 for its radius so that a circle spans a few cells (`resolution_for`). For a new case, the centres
 that could be within reach lie in a disk of cells around the case's own cell at that resolution;
-a sorted array answers "which subscriptions have their centre in these cells" with `searchsorted`
-for every case at once, and the exact haversine distance, vectorised, keeps the true matches.
+a sorted array of the distinct centre cells answers "which subscriptions have their centre in
+these cells" with `searchsorted`; cells lying wholly out of reach are dropped by their centre
+point, a flat-earth distance drops most remaining candidates, and the exact haversine distance
+keeps the true matches. All of it is vectorised with NumPy, a few hundred cases at a time so that
+the candidates stay in the processor's cache.
 
 Nothing here touches the database except `RadiusIndex.load`: the same index serves the matcher
 task and the benchmark, and is rebuilt only when `IndexVersion` says the subscriptions changed.
@@ -60,12 +63,57 @@ def disk_k(cell: int, radius_m: float) -> int:
 
 @dataclass
 class _Group:
-    """The subscriptions filed at one resolution, sorted by centre cell."""
+    """The subscriptions of one radius, sorted by centre cell, with their columns laid out in that
+    order: the candidates of one case are then a few contiguous runs of these arrays, which keeps
+    the gathers in the processor's cache. Each distinct centre cell is listed once, with its
+    centre point and where its run starts, so whole cells out of reach are dropped unread."""
 
     resolution: int
-    max_radius: float
-    cells: Ints  # sorted centre cells
-    rows: Ints  # row of each in the index arrays
+    radius: float
+    cells: Ints  # distinct centre cells, sorted
+    starts: Ints  # run of cells[i] in the columns below: starts[i]:starts[i + 1]
+    cell_lats: Floats  # centre point of each cell
+    cell_lons: Floats
+    cell_reach: float  # farthest a point of a cell lies from its centre, with a margin
+    ids: Ints
+    lats: Floats
+    lons: Floats
+    cos_lats: Floats
+    layer_masks: Ints
+    include_closed: npt.NDArray[np.bool_]
+
+    @classmethod
+    def build(cls, index: RadiusIndex, radius: float, resolution: int, centres: Ints) -> _Group:
+        # A subscription without a usable centre (no cell) can match nothing.
+        rows = np.flatnonzero((index.radii == radius) & (centres != 0) & ~np.isnan(index.lats))
+        rows = rows[np.argsort(centres[rows], kind="stable")]
+        sorted_cells = centres[rows]
+        cells, starts = np.unique(sorted_cells, return_index=True)
+        points = np.array([h3int.cell_to_latlng(int(c)) for c in cells.tolist()], dtype=np.float64)
+        points = points.reshape(-1, 2)
+        lats = index.lats[rows]
+        return cls(
+            resolution=resolution,
+            radius=radius,
+            cells=cells,
+            starts=np.append(starts, len(rows)).astype(np.int64),
+            cell_lats=points[:, 0],
+            cell_lons=points[:, 1],
+            cell_reach=1.1 * _circumradius(int(cells[0])) if len(cells) else 0.0,
+            ids=index.ids[rows],
+            lats=lats,
+            lons=index.lons[rows],
+            cos_lats=np.cos(np.radians(lats)),
+            layer_masks=index.layer_masks[rows],
+            include_closed=index.include_closed[rows],
+        )
+
+
+def _circumradius(cell: int) -> float:
+    """The distance from a cell's centre to its farthest corner, measured here (h3 cells differ
+    in size across the globe, by far less than the 10 % margin within one city)."""
+    lat, lon = h3int.cell_to_latlng(cell)
+    return max(haversine_m(lat, lon, *corner) for corner in h3int.cell_to_boundary(cell))
 
 
 @dataclass
@@ -120,18 +168,8 @@ class RadiusIndex:
         self.groups: list[_Group] = []
         # One group per distinct radius (the form offers a few), so each searches a disk sized
         # for its own circles, not for the largest at its resolution.
-        for radius in _distinct(self.radii):
-            res = by_radius[radius]
-            rows = np.flatnonzero(self.radii == radius)
-            order = np.argsort(centres[rows], kind="stable")
-            self.groups.append(
-                _Group(
-                    resolution=res,
-                    max_radius=float(self.radii[rows].max()),
-                    cells=centres[rows][order],
-                    rows=rows[order],
-                )
-            )
+        groups = (_Group.build(self, r, by_radius[r], centres) for r in _distinct(self.radii))
+        self.groups = [g for g in groups if len(g.cells)]
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -139,68 +177,100 @@ class RadiusIndex:
     def match(self, new: Sequence[NewCase]) -> tuple[Ints, Ints, Floats]:
         """Subscription ids, case ids and distances in metres, one entry per subscription a case
         concerns."""
-        empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64))
-        if not new or not len(self.ids):
-            return empty
-        pair_case: list[Ints] = []
-        pair_row: list[Ints] = []
-        for group in self.groups:
-            disks: dict[int, Ints] = {}
-            parts: list[Ints] = []
-            k = 0
-            for c in new:
-                cell = int(h3int.latlng_to_cell(c.lat, c.lon, group.resolution))
-                disk = disks.get(cell)
-                if disk is None:
-                    k = k or disk_k(cell, group.max_radius)  # one city: one spacing per group
-                    disk = disks[cell] = h3np.grid_disk(cell, k).astype(np.int64)
-                parts.append(disk)
-            q = np.concatenate(parts)
-            query_case = np.repeat(np.arange(len(new), dtype=np.int64), [len(p) for p in parts])
-            left = np.searchsorted(group.cells, q, side="left")
-            counts = np.searchsorted(group.cells, q, side="right") - left
-            hit = counts > 0
-            left, counts = left[hit], counts[hit]
-            cases_hit = query_case[hit]
-            total = int(counts.sum())
-            if not total:
-                continue
-            # Expand each [left, left + count) range into positions, without a Python loop.
-            starts = np.repeat(left - np.cumsum(counts) + counts, counts)
-            positions = starts + np.arange(total, dtype=np.int64)
-            pair_row.append(group.rows[positions])
-            pair_case.append(np.repeat(cases_hit, counts))
-        if not pair_row:
-            return empty
-        rows = np.concatenate(pair_row)
-        case_idx = np.concatenate(pair_case)
-        case_lats = np.array([c.lat for c in new], dtype=np.float64)
-        case_lons = np.array([c.lon for c in new], dtype=np.float64)
-        # Most candidates lie outside their circle. A flat-earth distance (off by far less than
-        # 1 % over a few kilometres) drops them cheaply; the survivors get the exact haversine.
-        metres_per_degree = math.pi * EARTH_RADIUS_M / 180
-        x_scale = np.cos(np.radians(case_lats))[case_idx]
-        dy = (self.lats[rows] - case_lats[case_idx]) * metres_per_degree
-        dx = (self.lons[rows] - case_lons[case_idx]) * metres_per_degree * x_scale
-        reach = self.radii[rows] * 1.01
-        near = dx * dx + dy * dy <= reach * reach
-        rows, case_idx = rows[near], case_idx[near]
-        distance = _haversine(
-            self.lats[rows], self.lons[rows], case_lats[case_idx], case_lons[case_idx]
-        )
-        keep = distance <= self.radii[rows]
-        layers = np.array([1 << c.layer_id for c in new], dtype=np.int64)[case_idx]
-        masks = self.layer_masks[rows]
-        keep &= (masks == 0) | ((masks & layers) != 0)
-        closed = np.array([c.closed for c in new], dtype=bool)[case_idx]
-        keep &= ~closed | self.include_closed[rows]
+        found: list[tuple[Ints, Ints, Floats]] = []
+        if new and len(self.ids):
+            batch = _Cases(new)
+            for group in self.groups:
+                cells = [int(h3int.latlng_to_cell(c.lat, c.lon, group.resolution)) for c in new]
+                k = disk_k(cells[0], group.radius)  # one city: one cell spacing per group
+                disks: dict[int, Ints] = {}
+                for cell in cells:
+                    if cell not in disks:
+                        disks[cell] = h3np.grid_disk(cell, k).astype(np.int64)
+                # A few hundred cases at a time: the candidates of a chunk (about a thousand per
+                # case) fit in the processor's cache, where a whole batch's tens of millions
+                # would be written to memory and read back at every step.
+                for first in range(0, len(new), _CHUNK):
+                    chunk = range(first, min(first + _CHUNK, len(new)))
+                    found.append(
+                        _match_chunk(group, batch, chunk, [disks[cells[i]] for i in chunk])
+                    )
+        if not found:
+            return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64))
+        parts = zip(*found, strict=True)
+        subs, cases, distances = (np.concatenate(p) for p in parts)
         if self.service_filters:
-            filtered = np.flatnonzero(keep & np.isin(self.ids[rows], list(self.service_filters)))
-            for p in filtered.tolist():
-                wanted = self.service_filters[int(self.ids[rows[p]])]
-                keep[p] = _service_wanted(wanted, new[int(case_idx[p])])
-        case_ids = np.array([c.case_id for c in new], dtype=np.int64)
-        return self.ids[rows[keep]], case_ids[case_idx[keep]], distance[keep]
+            keep = np.ones(len(subs), dtype=bool)
+            by_id = {c.case_id: c for c in new}
+            for p in np.flatnonzero(np.isin(subs, list(self.service_filters))).tolist():
+                wanted = self.service_filters[int(subs[p])]
+                keep[p] = _service_wanted(wanted, by_id[int(cases[p])])
+            subs, cases, distances = subs[keep], cases[keep], distances[keep]
+        return subs, cases, distances
+
+
+_CHUNK = 256
+
+
+class _Cases:
+    """A batch of new cases as arrays."""
+
+    def __init__(self, new: Sequence[NewCase]) -> None:
+        self.new = new
+        self.ids = np.array([c.case_id for c in new], dtype=np.int64)
+        self.lats = np.array([c.lat for c in new], dtype=np.float64)
+        self.lons = np.array([c.lon for c in new], dtype=np.float64)
+        self.cos_lats = np.cos(np.radians(self.lats))
+        self.layer_bits = np.array([1 << c.layer_id for c in new], dtype=np.int64)
+        self.closed = np.array([c.closed for c in new], dtype=bool)
+
+
+def _match_chunk(
+    group: _Group, batch: _Cases, chunk: range, disks: list[Ints]
+) -> tuple[Ints, Ints, Floats]:
+    """The subscriptions of `group` whose circle holds each case of `chunk`."""
+    query = np.concatenate(disks)
+    query_case = np.repeat(np.arange(chunk.start, chunk.stop), [len(d) for d in disks])
+    found = np.minimum(np.searchsorted(group.cells, query), len(group.cells) - 1)
+    hit = group.cells[found] == query
+    found, cases = found[hit], query_case[hit]
+    # Cells whose every point is farther than the radius from the case hold no match: the
+    # hexagonal disk searched reaches well past the circle, so this drops about half the cells.
+    dy = (group.cell_lats[found] - batch.lats[cases]) * _METRES_PER_DEGREE
+    dx = (group.cell_lons[found] - batch.lons[cases]) * (_METRES_PER_DEGREE * batch.cos_lats[cases])
+    reach = 1.01 * (group.radius + group.cell_reach)
+    near_cell = dx * dx + dy * dy <= reach * reach
+    found, cases = found[near_cell], cases[near_cell]
+    left = group.starts[found]
+    counts = group.starts[found + 1] - left
+    total = int(counts.sum())
+    # Expand each [left, left + count) run into positions, without a Python loop.
+    pos = np.repeat(left - np.cumsum(counts) + counts, counts) + np.arange(total)
+    cases = np.repeat(cases, counts)
+    # Most candidates lie outside their circle. A flat-earth distance (off by far less than 1 %
+    # over a few kilometres) drops them cheaply; the survivors get the exact haversine.
+    dy = (group.lats[pos] - batch.lats[cases]) * _METRES_PER_DEGREE
+    dx = (group.lons[pos] - batch.lons[cases]) * (_METRES_PER_DEGREE * batch.cos_lats[cases])
+    reach = 1.01 * group.radius
+    near = dx * dx + dy * dy <= reach * reach
+    pos, cases = pos[near], cases[near]
+    # Haversine with the cosines of both latitudes computed once per subscription and per case.
+    half_dlat = np.radians(batch.lats[cases] - group.lats[pos]) / 2
+    half_dlon = np.radians(batch.lons[cases] - group.lons[pos]) / 2
+    a = (
+        np.sin(half_dlat) ** 2
+        + group.cos_lats[pos] * batch.cos_lats[cases] * np.sin(half_dlon) ** 2
+    )
+    keep = a <= math.sin(group.radius / EARTH_RADIUS_M / 2) ** 2
+    masks = group.layer_masks[pos]
+    keep &= (masks == 0) | ((masks & batch.layer_bits[cases]) != 0)
+    keep &= ~batch.closed[cases] | group.include_closed[pos]
+    pos, cases, a = pos[keep], cases[keep], a[keep]
+    distance: Floats = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(a))
+    return group.ids[pos], batch.ids[cases], distance
+
+
+_METRES_PER_DEGREE = math.pi * EARTH_RADIUS_M / 180
 
 
 def _distinct(values: Floats) -> list[float]:
@@ -212,11 +282,3 @@ def _service_wanted(wanted: tuple[set[str], set[str]], case: NewCase) -> bool:
     return (not codes or case.service_code in codes) and (
         not groups or case.service_group in groups
     )
-
-
-def _haversine(lat1: Floats, lon1: Floats, lat2: Floats, lon2: Floats) -> Floats:
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dp, dl = p2 - p1, np.radians(lon2 - lon1)
-    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    result: Floats = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(a))
-    return result
