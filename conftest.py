@@ -21,6 +21,16 @@ hypothesis_settings.register_profile("civicstat", deadline=None)
 hypothesis_settings.load_profile("civicstat")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_response_cache() -> Iterator[None]:
+    """Each test starts with an empty response cache: tests roll their data back, so the data
+    version repeats from one test to the next and would serve another test's answer."""
+    from django.core.cache import caches
+
+    caches["responses"].clear()
+    yield
+
+
 @pytest.fixture
 def data_dir() -> Path:
     return DATA

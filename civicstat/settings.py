@@ -109,8 +109,27 @@ CACHES = {
         }
         if envstr("REDIS_URL", "")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
+    ),
+    # Whole public API responses, keyed on the data version and URL (`civicstat.web`): a repeat
+    # of a query is served without touching the cases until the next import or sync. In-process
+    # by default, so each web process holds at most RESPONSE_CACHE_ENTRIES of them.
+    "responses": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": envstr("REDIS_URL", ""),
+            "KEY_PREFIX": "responses",
+        }
+        if envstr("REDIS_URL", "")
+        else {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "responses",
+            "OPTIONS": {"MAX_ENTRIES": envint("RESPONSE_CACHE_ENTRIES", "200")},
+        }
+    ),
 }
+# Responses larger than this are not cached (a page of 1,000 Open311 requests is about 0.5 MB);
+# 0 turns the response cache off.
+RESPONSE_CACHE_MAX_BYTES = envint("RESPONSE_CACHE_MAX_BYTES", "2000000")
 
 # Rate limits on public POSTs (django-ratelimit, counted in the cache above): a client over the
 # limit gets a 429 page. With the default in-process cache each web process counts on its own; set

@@ -2,8 +2,9 @@
 
 Public pages change only when the data does, so their ETag is the data version (bumped by every
 import, sync and write) plus the full URL: a repeat request is answered `304 Not Modified` without
-rendering. Only embed views may be framed by other sites; everything else keeps the site-wide
-`X-Frame-Options: DENY` and CSP `frame-ancestors 'none'`.
+rendering, and a repeat from another client is served from the response cache. Only embed views
+may be framed by other sites; everything else keeps the site-wide `X-Frame-Options: DENY` and CSP
+`frame-ancestors 'none'`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.clickjacking import xframe_options_exempt
@@ -28,15 +30,50 @@ def data_etag(request: HttpRequest, *args: object, **kwargs: object) -> str:
     """The ETag of a public response: the data version and the whole URL, query string included.
 
     The URL is hashed: a raw one may hold commas (`bbox=-95,38,-94,40`), and Django splits an
-    If-None-Match header at commas, so such an ETag would never match.
+    If-None-Match header at commas, so such an ETag would never match. Read once per request:
+    the ETag check and the response cache both ask for it.
     """
-    path = hashlib.blake2b(request.get_full_path().encode(), digest_size=12).hexdigest()
-    return f"v{data_version()}-{path}"
+    etag: str | None = getattr(request, "_data_etag", None)
+    if etag is None:
+        path = hashlib.blake2b(request.get_full_path().encode(), digest_size=12).hexdigest()
+        etag = f"v{data_version()}-{path}"
+        request._data_etag = etag  # type: ignore[attr-defined]
+    return etag
 
 
 def public_etag(view: View) -> View:
     """Answer repeat requests with 304 until the data changes."""
     return condition(etag_func=data_etag)(view)
+
+
+def cached_by_data_version(view: View) -> View:
+    """Serve a repeat of a public GET from the `responses` cache until the data changes.
+
+    The key is the ETag (data version + URL), so an import or sync makes every entry stale at
+    once, with nothing to invalidate. Only complete 200 answers are kept, with their content
+    type; the view must not vary its answer by anything but the URL (no cookies, no user).
+    """
+
+    @wraps(view)
+    def cached(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        limit = settings.RESPONSE_CACHE_MAX_BYTES
+        if request.method not in ("GET", "HEAD") or not limit:
+            return view(request, *args, **kwargs)
+        key = data_etag(request)
+        hit = caches["responses"].get(key)
+        if hit is not None:
+            content, content_type = hit
+            return HttpResponse(content, content_type=content_type)
+        response = view(request, *args, **kwargs)
+        if (
+            response.status_code == 200
+            and not response.streaming
+            and len(response.content) <= limit
+        ):
+            caches["responses"].set(key, (response.content, response["Content-Type"]), None)
+        return response
+
+    return cached
 
 
 def embeddable(view: View) -> View:

@@ -19,7 +19,7 @@ from civicstat.open311.formats import Open311Error, respond
 from civicstat.open311.params import requests_query
 from civicstat.open311.posting import read_post
 from civicstat.open311.services import api_key_check, request_post
-from civicstat.web import public_etag
+from civicstat.web import cached_by_data_version, public_etag
 
 
 @csrf_exempt
@@ -35,6 +35,7 @@ def requests(request: HttpRequest, fmt: str) -> HttpResponse:
 
 
 @public_etag
+@cached_by_data_version
 def _list(request: HttpRequest, fmt: str) -> HttpResponse:
     q = requests_query(request.GET)
     f = CaseFilter(layers=served_layers(), status_group=q.status, bbox=q.bbox, text=q.text)
@@ -75,6 +76,7 @@ def _list(request: HttpRequest, fmt: str) -> HttpResponse:
 @require_GET
 @public_etag
 @open311
+@cached_by_data_version
 def request_detail(request: HttpRequest, fmt: str, request_id: str) -> HttpResponse:
     extensions = request.GET.get("extensions", "").lower() == "true"
     writer = RequestWriter(extensions=extensions)

@@ -74,8 +74,9 @@ def test_a_ends_with_the_same_cases_statuses_and_history_as_b(live_server, setti
                   at=timezone.now())  # fmt: skip
     second = source_sync(source=source)
     assert second.state == "done", second.error
-    # Only B-1 changed; B-2 may come again (updated_after works to the second) but stays unchanged.
-    assert (second.created, second.updated) == (0, 1)
+    # B-1 changed status and B-3 has a new note (a note moves a request's updated_datetime); B-2
+    # may come again (updated_after works to the second) but stays unchanged.
+    assert (second.created, second.updated) == (0, 2)
     assert source.runs.count() == 2
     assert state(a) == state(b)
     assert [k for k, *_ in state(a)["B-1"][-1]] == ["created", "closed"]

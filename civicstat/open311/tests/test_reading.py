@@ -11,7 +11,8 @@ import pytest
 from django.utils import timezone
 
 from civicstat.cases.models import Case
-from civicstat.cases.services import case_add_note
+from civicstat.cases.services import case_add_note, case_upsert
+from civicstat.open311.tests.conftest import record
 
 BASE = "/open311/v2"
 EXAMPLES = Path(__file__).resolve().parents[3] / "tests" / "data" / "open311" / "spec_examples"
@@ -218,3 +219,26 @@ def test_a_nul_byte_in_a_parameter_is_a_400_not_a_server_error(client, city):
     """PostgreSQL cannot store or compare NUL: it is refused (schemathesis found it)."""
     errors = get_json(client, "requests.json", expect=400, service_code="POT\x00")
     assert "control characters" in errors[0]["description"]
+
+
+def test_a_repeated_query_is_served_from_the_cache_until_new_data_arrives(
+    client, city, django_assert_num_queries
+):
+    """The second client asking the same thing gets the same answer without a case query; once
+    an import adds a case, the next answer has it."""
+    first = get_json(client, "requests.json", service_code="POT")
+    with django_assert_num_queries(1):  # the data version, for the ETag and the cache key
+        response = client.get(f"{BASE}/requests.json", {"service_code": "POT"})
+    assert response.json() == first
+    assert response["Content-Type"].startswith("application/json")
+
+    case_upsert(layer=city["layer"], records=[record("1005", city["pothole"], days_ago=0.5)])
+    assert ids(get_json(client, "requests.json", service_code="POT")) == ["1005", *ids(first)]
+
+
+def test_a_cached_request_keeps_its_cors_header(client, city):
+    """A cached answer is the whole answer, the CORS header browsers' apps need included."""
+    for _ in range(2):
+        response = client.get(f"{BASE}/requests/1001.json")
+        assert response.status_code == 200
+        assert response["Access-Control-Allow-Origin"] == "*"
