@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
-from civicstat.alerts.matching import NewCase, RadiusIndex
+from civicstat.alerts.matching import Floats, Ints, NewCase, RadiusIndex
 from civicstat.alerts.models import (
     IndexVersion,
     MatcherCursor,
@@ -24,31 +27,85 @@ from civicstat.alerts.models import (
 from civicstat.cases.models import CaseArea, CaseEvent, EventKind, Layer
 from civicstat.cases.query import CaseFilter, cases
 
-_index: RadiusIndex | None = None
+_index: LiveIndex | None = None
+# How far before an index load a change may have been stamped and still not seen by the load (its
+# transaction committed after the load read the table); such changes are read again.
+_SKEW = timedelta(minutes=1)
+# The share of changed subscriptions past which the whole index is loaded again.
+_RELOAD_SHARE = 0.05
 
 
-def radius_index() -> RadiusIndex:
-    """The confirmed radius subscriptions, rebuilt only when `IndexVersion` moved."""
+class LiveIndex:
+    """The radius index of one worker, kept current without reloading a million subscriptions
+    whenever one person subscribes.
+
+    `main` is loaded once; subscriptions confirmed or changed since (by `changed_at`) are loaded
+    into a small `delta` index, and their old entries in `main` are ignored. A cancelled one needs
+    nothing here: `_still_subscribed` drops its matches. Once the changes pass 5 % of the whole,
+    everything is loaded again.
+    """
+
+    def __init__(self, version: int) -> None:
+        self.loaded_at = timezone.now()
+        self.main = load_index(version)
+        self.delta: RadiusIndex | None = None
+        self.stale = np.zeros(0, dtype=np.int64)  # ids whose `main` entry is out of date
+
+    @property
+    def version(self) -> int:
+        return self.delta.version if self.delta is not None else self.main.version
+
+    def refresh(self, version: int) -> LiveIndex:
+        changed = Subscription.objects.filter(
+            kind=SubscriptionKind.RADIUS, changed_at__gte=self.loaded_at - _SKEW
+        )
+        if changed.count() > _RELOAD_SHARE * max(len(self.main), 1000):
+            return LiveIndex(version)
+        self.stale = np.array(sorted(changed.values_list("id", flat=True)), dtype=np.int64)
+        self.delta = load_index(version, changed_since=self.loaded_at - _SKEW)
+        return self
+
+    def match(self, new: list[NewCase]) -> tuple[Ints, Ints, Floats]:
+        subs, cases, distances = self.main.match(new)
+        if self.delta is None:
+            return subs, cases, distances
+        fresh = ~np.isin(subs, self.stale)
+        more = self.delta.match(new)
+        return (
+            np.concatenate([subs[fresh], more[0]]),
+            np.concatenate([cases[fresh], more[1]]),
+            np.concatenate([distances[fresh], more[2]]),
+        )
+
+
+def radius_index() -> LiveIndex:
+    """The confirmed radius subscriptions, brought up to date when `IndexVersion` moved."""
     global _index  # noqa: PLW0603 - one index per worker process, shared by its batches
     version = IndexVersion.objects.filter(pk=1).values_list("version", flat=True).first() or 0
-    if _index is None or _index.version != version:
-        _index = load_index(version)
+    if _index is None:
+        _index = LiveIndex(version)
+    elif _index.version != version:
+        _index = _index.refresh(version)
     return _index
 
 
-def load_index(version: int = 0) -> RadiusIndex:
+def load_index(version: int = 0, *, changed_since: datetime | None = None) -> RadiusIndex:
+    """The confirmed radius subscriptions of enabled addresses (those changed since, if given)."""
     layer_ids = dict(Layer.objects.values_list("slug", "id"))
     rows = Subscription.objects.filter(
         kind=SubscriptionKind.RADIUS,
         confirmed_at__isnull=False,
         subscriber__disabled_at__isnull=True,
-    ).values_list(
+    )
+    if changed_since is not None:
+        rows = rows.filter(changed_at__gte=changed_since)
+    found = rows.values_list(
         "id", "lat", "lon", "radius_m", "center_cell", "layers", "services", "service_groups",
         "include_closed",
     )  # fmt: skip
     ids, lats, lons, radii, masks, closed, cells = [], [], [], [], [], [], []
     filters: dict[int, tuple[set[str], set[str]]] = {}
-    for sub_id, lat, lon, radius, cell, layers, services, groups, include_closed in rows.iterator(
+    for sub_id, lat, lon, radius, cell, layers, services, groups, include_closed in found.iterator(
         chunk_size=20_000
     ):
         ids.append(sub_id)

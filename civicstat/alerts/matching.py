@@ -9,8 +9,8 @@ point, a flat-earth distance drops most remaining candidates, and the exact have
 keeps the true matches. All of it is vectorised with NumPy, a few hundred cases at a time so that
 the candidates stay in the processor's cache.
 
-Nothing here touches the database except `RadiusIndex.load`: the same index serves the matcher
-task and the benchmark, and is rebuilt only when `IndexVersion` says the subscriptions changed.
+Nothing here touches the database: the matcher (`matcher.load_index`, `matcher.LiveIndex`) loads
+the subscriptions into it and keeps it current; the benchmark uses the same index.
 """
 
 from __future__ import annotations

@@ -61,6 +61,8 @@ class Subscription(models.Model):
     frequency = models.CharField(max_length=7, choices=Frequency.choices, default=Frequency.INSTANT)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When it was last confirmed or changed: the matcher's index reloads just these (matcher.py).
+    changed_at = models.DateTimeField(auto_now=True, db_index=True)
     last_digest_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -92,7 +92,7 @@ def subscription_confirm(*, subscription: Subscription, at: datetime | None = No
     with transaction.atomic():
         subscription.confirmed_at = at or timezone.now()
         subscription.last_digest_at = subscription.confirmed_at
-        subscription.save(update_fields=["confirmed_at", "last_digest_at"])
+        subscription.save(update_fields=["confirmed_at", "last_digest_at", "changed_at"])
         if subscription.kind == SubscriptionKind.RADIUS:
             index_version_bump()
 

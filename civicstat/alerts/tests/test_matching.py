@@ -6,7 +6,14 @@ import random
 
 import pytest
 
+from civicstat.alerts import matcher
 from civicstat.alerts.matching import NewCase, RadiusIndex
+from civicstat.alerts.models import Subscription, SubscriptionKind
+from civicstat.alerts.services import (
+    subscription_confirm,
+    subscription_create,
+    subscription_update,
+)
 from civicstat.lib.geo import haversine_m
 
 
@@ -61,3 +68,49 @@ def test_layer_closed_and_service_filters_narrow_the_matches():
     ]
     sub_ids, case_ids, _ = index.match(new)
     assert set(zip(sub_ids.tolist(), case_ids.tolist(), strict=True)) == {(2, 10), (3, 11)}
+
+
+@pytest.fixture
+def fresh_worker_index(monkeypatch):
+    """A worker that has not loaded its index yet."""
+    monkeypatch.setattr(matcher, "_index", None)
+
+
+def _radius_sub(email: str, lat: float, lon: float, radius_m: int) -> Subscription:
+    sub = subscription_create(email=email, kind=SubscriptionKind.RADIUS, lat=lat, lon=lon,
+                              radius_m=radius_m)  # fmt: skip
+    subscription_confirm(subscription=sub)
+    return sub
+
+
+def _matched(index: matcher.LiveIndex, lat: float, lon: float) -> set[int]:
+    case = NewCase(case_id=1, lat=lat, lon=lon, layer_id=1, service_code="", service_group="",
+                   closed=False)  # fmt: skip
+    return set(index.match([case])[0].tolist())
+
+
+@pytest.mark.django_db
+def test_a_new_or_changed_subscription_is_matched_without_reloading_every_one(
+    fresh_worker_index,
+):
+    """The worker loads its index once; a later confirmation or a new radius reaches it through
+    the small index of changes, and the changed subscription's old circle stops matching."""
+    here = (39.1, -94.5)
+    near = (39.1 + 400 / 111_195, -94.5)  # 400 m north
+    first = _radius_sub("a@example.com", *here, 250)
+    index = matcher.radius_index()
+    main = index.main
+    assert _matched(index, *near) == set()
+
+    second = _radius_sub("b@example.com", *here, 500)
+    index = matcher.radius_index()
+    assert index.main is main  # nothing reloaded
+    assert _matched(index, *near) == {second.id}
+
+    subscription_update(subscription=first, frequency="instant", radius_m=1000,
+                        include_closed=False)  # fmt: skip
+    subscription_update(subscription=second, frequency="instant", radius_m=250,
+                        include_closed=False)  # fmt: skip
+    index = matcher.radius_index()
+    assert index.main is main
+    assert _matched(index, *near) == {first.id}
