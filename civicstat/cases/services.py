@@ -36,7 +36,7 @@ from civicstat.cases.models import (
 )
 from civicstat.cases.records import CaseRecord, UpsertResult
 from civicstat.cases.rollups import RollupDelta
-from civicstat.cases.signals import cases_changed
+from civicstat.cases.signals import ChangeScope, cases_changed
 from civicstat.lib.geo import PolygonIndex, h3_cell
 from civicstat.lib.quantiles import bucket_of
 from civicstat.maps.cells import CellDelta
@@ -67,15 +67,16 @@ def data_version() -> int:
     return row or 0
 
 
-def data_version_bump() -> None:
+def data_version_bump(scope: ChangeScope | None = None) -> None:
     """Mark every cached public response stale: called in the transaction that changed cases.
 
-    Once that transaction commits, `cases_changed` tells the apps that react to new data.
+    Once that transaction commits, `cases_changed` tells the apps that react to new data what
+    changed (`scope`; None when anything may have).
     """
     if not DataVersion.objects.filter(pk=1).update(version=F("version") + 1):
         DataVersion.objects.create(version=1)
     transaction.on_commit(
-        lambda: cases_changed.send(sender=Case, version=data_version()), robust=True
+        lambda: cases_changed.send(sender=Case, version=data_version(), scope=scope), robust=True
     )
 
 
@@ -356,8 +357,22 @@ def case_upsert(
         result.events = len(events)
         delta.apply(adapt.day)
         cells.apply(cursor)
-        data_version_bump()
+        data_version_bump(
+            _scope(layer.id, [*new, *changed], [existing[r.external_id] for r in changed])
+        )
     return result
+
+
+def _scope(layer_id: int, records: list[CaseRecord], before: list[tuple[Any, ...]]) -> ChangeScope:
+    """The layers, services and departments whose counts a batch moved: each written case's
+    new ones, and a changed case's old ones."""
+    return ChangeScope(
+        layers=frozenset([layer_id]),
+        services=frozenset([*(r.service_id or 0 for r in records), *(b[4] or 0 for b in before)]),
+        departments=frozenset(
+            [*(r.department_id or 0 for r in records), *(b[5] or 0 for b in before)]
+        ),
+    )
 
 
 def _column(name: str) -> str:
@@ -400,7 +415,7 @@ def case_add_note(*, case: Case, note: str, at: datetime) -> CaseEvent:
     """Add a note to a case's history."""
     with transaction.atomic():
         event = CaseEvent.objects.create(case=case, kind=EventKind.NOTE, at=at, note=note)
-        data_version_bump()
+        data_version_bump(ChangeScope())
     return event
 
 
@@ -454,5 +469,5 @@ def case_events_add(*, case_id: int, notes: Sequence[tuple[datetime, str]]) -> i
             CaseEvent.objects.bulk_create(
                 [CaseEvent(case_id=case_id, kind=EventKind.NOTE, at=at, note=t) for at, t in fresh]
             )
-            data_version_bump()
+            data_version_bump(ChangeScope())
     return len(fresh)

@@ -7,6 +7,24 @@ matching, measure refresh): the sender may be an import with more batches to wri
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from django.dispatch import Signal
 
-cases_changed = Signal()  # keyword argument: version (the data version after the change)
+# Keyword arguments: version (the data version after the change) and scope (a ChangeScope, or
+# None when anything may have changed).
+cases_changed = Signal()
+
+
+@dataclass(frozen=True)
+class ChangeScope:
+    """What a change touched, in the dimensions the rollups keep: ids of layers, services and
+    departments (0 for "none") whose counts moved. All empty: no count moved (a note), so
+    nothing computed from the rollups needs refreshing."""
+
+    layers: frozenset[int] = field(default_factory=frozenset)
+    services: frozenset[int] = field(default_factory=frozenset)
+    departments: frozenset[int] = field(default_factory=frozenset)
+
+    def is_empty(self) -> bool:
+        return not (self.layers or self.services or self.departments)

@@ -162,6 +162,9 @@ class Measure(models.Model):
     methods = models.TextField(blank=True, help_text="Markdown: how the data is collected.")
     analysis = models.TextField(blank=True, help_text="Markdown: what is happening and why.")
     updated_at = models.DateTimeField(auto_now=True)
+    # The data version the stored values were computed at: a refresh queued for older data than
+    # this skips the measure (an import queues one per batch).
+    computed_version = models.BigIntegerField(default=0, editable=False)
 
     objects = MeasureQuerySet.as_manager()
 
@@ -235,13 +238,3 @@ class StaffProfile(models.Model):
 
     def __str__(self) -> str:
         return str(self.user)
-
-
-class RefreshState(models.Model):
-    """The data version the measures were last computed at. An import queues a refresh per batch;
-    a queued refresh for data an earlier refresh already counted is skipped."""
-
-    data_version = models.BigIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"measures computed at data version {self.data_version}"

@@ -6,11 +6,19 @@ from typing import Any
 
 from django.dispatch import receiver
 
-from civicstat.cases.signals import cases_changed
+from civicstat.cases.signals import ChangeScope, cases_changed
 
 
 @receiver(cases_changed, dispatch_uid="performance-refresh")
 def refresh_on_new_data(sender: Any, **kwargs: Any) -> None:
     from civicstat.performance.tasks import measures_refresh_task
 
-    measures_refresh_task.enqueue(version=int(kwargs.get("version") or 0))
+    version = int(kwargs.get("version") or 0)
+    scope: ChangeScope | None = kwargs.get("scope")
+    if scope is None:
+        measures_refresh_task.enqueue(version=version)
+    elif not scope.is_empty():  # a note moves no count: nothing to recompute
+        measures_refresh_task.enqueue(
+            version=version, layers=sorted(scope.layers), services=sorted(scope.services),
+            departments=sorted(scope.departments),
+        )  # fmt: skip

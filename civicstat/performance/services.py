@@ -12,7 +12,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from civicstat.cases.query import FilterError, rollup_rows
+from civicstat.cases.query import FilterError, dimension_ids, rollup_rows
+from civicstat.cases.services import data_version
+from civicstat.cases.signals import ChangeScope
 from civicstat.lib.periods import Period, fiscal_year_period, period_of
 from civicstat.performance.calculations import ATTRIBUTE_CALCULATIONS, compute, measure_filter
 from civicstat.performance.models import (
@@ -92,10 +94,13 @@ def _status_and_score(
 
 def measure_refresh(*, measure: Measure, last_day: date | None = None) -> int:
     """Recompute the measure's values (or, when manual, their targets, status and score) and store
-    them with the time they were computed. Returns how many periods it has."""
+    them with the time and data version they were computed at. Returns how many periods it has."""
     now = timezone.now()
+    version = data_version()  # read first: data arriving meanwhile queues another refresh
     targets = _targets(measure)
     with transaction.atomic():
+        Measure.objects.filter(pk=measure.pk).update(computed_version=version)
+        measure.computed_version = version
         if measure.calculation == Calculation.MANUAL:
             values = list(measure.values.all())
             for v in values:
@@ -118,12 +123,51 @@ def measure_refresh(*, measure: Measure, last_day: date | None = None) -> int:
     return len(rows)
 
 
-def measures_refresh() -> int:
-    """Refresh every measure; returns how many were refreshed."""
-    measures = list(Measure.objects.all())
-    for measure in measures:
+def measures_refresh(*, scope: ChangeScope | None = None, version: int = 0) -> int:
+    """Refresh the measures a change could affect; returns how many were refreshed.
+
+    With no `scope`, every measure. With one, only computed measures whose filters could select a
+    case of the changed layers, services and departments (an area or status filter cannot rule a
+    measure out: a case's areas and status are not part of the scope). A measure already computed
+    at data `version` or later is skipped.
+    """
+    measures = Measure.objects.all()
+    if version:
+        measures = measures.filter(computed_version__lt=version)
+    if scope is not None:
+        if scope.is_empty():
+            return 0
+        measures = measures.exclude(calculation=Calculation.MANUAL)
+    picked = [m for m in measures if scope is None or measure_affected(m, scope)]
+    for measure in picked:
         measure_refresh(measure=measure)
-    return len(measures)
+    return len(picked)
+
+
+def measure_affected(measure: Measure, scope: ChangeScope) -> bool:
+    """Whether a change within `scope` could move any of the measure's values."""
+    if measure.calculation == Calculation.MANUAL:
+        return False
+    filters = [measure.filters]
+    if measure.calculation == Calculation.RATE and not measure.fixed_denominator:
+        filters.append(measure.denominator_filters)
+    for stored in filters:
+        try:
+            ids = dimension_ids(measure_filter(stored))
+        except FilterError:
+            return True  # the refresh reports what is wrong with the filter
+        if (
+            _overlaps(ids.layers, scope.layers)
+            and _overlaps(ids.services, scope.services)
+            and _overlaps(ids.departments, scope.departments)
+        ):
+            return True
+    return False
+
+
+def _overlaps(wanted: list[int] | None, changed: frozenset[int]) -> bool:
+    """None: the filter does not name this dimension, so any change to it counts."""
+    return wanted is None or not changed.isdisjoint(wanted)
 
 
 # ---- Manual and uploaded values -----------------------------------------------------------------

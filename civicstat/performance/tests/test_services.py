@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 
-from civicstat.cases.services import data_version, data_version_bump
+from civicstat.cases.models import Case
+from civicstat.cases.records import CaseRecord
+from civicstat.cases.services import case_add_note, case_upsert, data_version, data_version_bump
 from civicstat.cases.signals import cases_changed
 from civicstat.performance.models import Measure, MeasureValue
 from civicstat.performance.services import (
@@ -18,7 +20,7 @@ from civicstat.performance.services import (
     measure_values_set,
     read_values_csv,
 )
-from civicstat.performance.tests.factories import a_measure, small_city
+from civicstat.performance.tests.factories import a_measure, at, small_city
 
 pytestmark = pytest.mark.django_db
 
@@ -77,6 +79,44 @@ def test_new_data_enqueues_a_refresh(city: dict[str, Any], settings: Any) -> Non
     data_version_bump()
     cases_changed.send(sender=None, version=data_version())
     assert m.values.count() == 2
+
+
+def test_an_import_refreshes_only_the_measures_it_can_change(
+    city: dict[str, Any], settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """New pothole cases recompute the pothole and department-less measures, not the water one;
+    a note recomputes nothing."""
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    water = a_measure(slug="leaks", filters={"service": "LEAK"})
+    works = a_measure(slug="works", filters={"department": "public-works"})
+    everything = a_measure(slug="all", filters={})
+    share = a_measure(slug="share", calculation="rate", unit="percent",
+                      filters={"service": "LEAK"}, denominator_filters={})  # fmt: skip
+    for m in (water, works, everything, share):
+        measure_refresh(measure=m)
+    before = {m.slug: m.values.get(period_start=date(2024, 1, 1)).computed_at
+              for m in (water, works, everything, share)}  # fmt: skip
+
+    pothole = city["pothole"]
+    with django_capture_on_commit_callbacks(execute=True):  # the signal is sent on commit
+        case_upsert(layer=city["layer"], records=[CaseRecord(
+            external_id="P9", status="OPEN", status_group="open", requested_at=at("2024-01-25"),
+            service_id=pothole.id, department_id=pothole.department_id,
+        )])  # fmt: skip
+    after = {m.slug: m.values.get(period_start=date(2024, 1, 1)) for m in (water, works,
+             everything, share)}  # fmt: skip
+    assert after["leaks"].computed_at == before["leaks"]  # not recomputed
+    assert after["works"].computed_at > before["works"] and after["works"].value == 2
+    assert after["all"].computed_at > before["all"] and after["all"].value == 5
+    # The rate's denominator counts every case, so a pothole moves it.
+    assert after["share"].computed_at > before["share"] and after["share"].denominator == 5
+
+    stamps = list(MeasureValue.objects.values_list("computed_at", flat=True))
+    with django_capture_on_commit_callbacks(execute=True) as sent:
+        case_add_note(case=Case.objects.get(external_id="P9"), note="Crew sent",
+                      at=at("2024-01-26"))  # fmt: skip
+    assert sent  # the note did tell the apps
+    assert list(MeasureValue.objects.values_list("computed_at", flat=True)) == stamps
 
 
 CSV = 'period,value\n2024-01,81%\n2024-02-10,N/A\n2024-03,"1,000"\n'
