@@ -143,8 +143,8 @@ def make_subscriptions(rng: random.Random, count: int) -> None:
                 cursor.executemany(
                     "INSERT INTO alerts_subscription (id, subscriber_id, kind, lat, lon, radius_m,"
                     " center_cell, place, layers, services, service_groups, include_closed,"
-                    " frequency, confirmed_at, created_at, changed_at) VALUES (%s, %s, 'radius', %s,"
-                    " %s, %s, %s, '', '[]', '[]', '[]', 0, 'instant', %s, %s, %s)",
+                    " frequency, confirmed_at, created_at, changed_at) VALUES (%s, %s, 'radius',"
+                    " %s, %s, %s, %s, '', '[]', '[]', '[]', 0, 'instant', %s, %s, %s)",
                     [(*row, row[-1], row[-1]) for row in batch],
                 )
                 batch = []
