@@ -70,9 +70,15 @@ def main() -> None:
                 service_code="", service_group="", closed=False)
         for c in Case.objects.filter(id__in=case_ids)
     ]  # fmt: skip
-    started = time.perf_counter()
-    sub_ids, matched_cases, _ = index.match(new)
-    ours_s = time.perf_counter() - started
+    # Wall time and this process's CPU time: on two cores shared with other work, the wall time
+    # includes waiting for a core; the CPU time is the work done on one core, which the goal is
+    # about. The first batch pays for first touching the arrays; a worker's later batches do not.
+    runs = []
+    for _ in range(5):
+        started, cpu = time.perf_counter(), time.process_time()
+        sub_ids, matched_cases, _ = index.match(new)
+        runs.append((time.perf_counter() - started, time.process_time() - cpu))
+    (ours_s, ours_cpu), (later_s, later_cpu) = runs[0], min(runs[1:])
     pairs = len(sub_ids)
 
     sample = args.peer_sample or args.subscriptions
@@ -91,14 +97,17 @@ def main() -> None:
         f"({datetime.now(UTC):%Y-%m-%d}, load average {os.getloadavg()[0]:.1f} on "
         f"{os.cpu_count()} cores); {pairs:,} (subscription, case) matches.",
         "",
-        "| method | time | ratio |",
-        "|---|---:|---:|",
-        f"| CivicStat h3 index: match one batch | {ours_s:.2f} s | 1× |",
-        f"| CivicStat h3 index: load once per worker (not per batch) | {load_s:.2f} s | |",
-        f"| {peer_label} | {scaled:.1f} s | {ratio:.1f}× slower |",
+        "| method | wall time | CPU time (one core) | ratio (wall) |",
+        "|---|---:|---:|---:|",
+        f"| CivicStat h3 index: match the first batch | {ours_s:.2f} s | {ours_cpu:.2f} s | 1× |",
+        f"| CivicStat h3 index: a later batch (best of 4) | {later_s:.2f} s | {later_cpu:.2f} s"
+        " | |",
+        f"| CivicStat h3 index: load once per worker (not per batch) | {load_s:.2f} s | | |",
+        f"| {peer_label} | {scaled:.1f} s | | {ratio:.1f}× slower |",
         "",
-        f"Goals: match ≤ {GOAL_S:g} s ({'met' if ours_s <= GOAL_S else 'NOT met'}); "
-        f"≥ {GOAL_RATIO:g}× the peer ({'met' if ratio >= GOAL_RATIO else 'NOT met'}).",
+        f"Goals: match ≤ {GOAL_S:g} s on one core (first batch, CPU time: "
+        f"{'met' if ours_cpu <= GOAL_S else 'NOT met'}); ≥ {GOAL_RATIO:g}× the peer "
+        f"({'met' if ratio >= GOAL_RATIO else 'NOT met'}).",
     ])  # fmt: skip
     print(table)
     write_readme(table)

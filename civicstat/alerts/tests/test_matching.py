@@ -114,3 +114,49 @@ def test_a_new_or_changed_subscription_is_matched_without_reloading_every_one(
     index = matcher.radius_index()
     assert index.main is main
     assert _matched(index, *near) == {first.id}
+
+
+@pytest.mark.django_db
+def test_a_loaded_index_keeps_each_subscriptions_layer_and_request_type_filters():
+    """Read back from the database, a watch on one layer or one request type hears of nothing
+    else."""
+    from civicstat.cases.models import Layer
+
+    crime = Layer.objects.create(slug="crime", name="Crime incidents", noun="incident")
+    requests = Layer.objects.create(slug="311", name="311 requests", noun="request")
+    here = (39.1, -94.5)
+    only_crime = subscription_create(
+        email="c@example.com",
+        kind=SubscriptionKind.RADIUS,
+        lat=here[0],
+        lon=here[1],
+        radius_m=500,
+        layers=["crime"],
+    )
+    only_potholes = subscription_create(
+        email="p@example.com",
+        kind=SubscriptionKind.RADIUS,
+        lat=here[0],
+        lon=here[1],
+        radius_m=500,
+        services=["POT"],
+    )
+    for sub in (only_crime, only_potholes):
+        subscription_confirm(subscription=sub)
+    index = matcher.load_index()
+
+    def heard(layer_id: int, service: str) -> set[int]:
+        case = NewCase(
+            case_id=1,
+            lat=here[0],
+            lon=here[1],
+            layer_id=layer_id,
+            service_code=service,
+            service_group="",
+            closed=False,
+        )
+        return set(index.match([case])[0].tolist())
+
+    assert heard(crime.id, "") == {only_crime.id}
+    assert heard(requests.id, "POT") == {only_potholes.id}
+    assert heard(requests.id, "TRASH") == set()
