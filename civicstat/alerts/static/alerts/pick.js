@@ -18,6 +18,7 @@
     var box = el.closest(".pick");
     if (box) box.hidden = false;
     var map = L.map(el, { minZoom: 3, maxZoom: 19 });
+    el.civicstatMap = map;  // as map.js does: page tests find a place's pixel through it
     if (config.tiles) {
       L.tileLayer(config.tiles, { attribution: config.attribution, maxZoom: 19 }).addTo(map);
     }
@@ -55,15 +56,23 @@
       return true;
     }
 
-    function choose(latlng, how) {
+    var how = "";
+    function say() {
+      if (status && how && draw()) {
+        status.textContent = "Watching " + radiusM() + " m around " + lat.value + ", " + lon.value + " (" + how + ").";
+      }
+    }
+
+    function choose(latlng, source) {
       lat.value = latlng.lat.toFixed(5);
       lon.value = latlng.lng.toFixed(5);
       // A typed address no longer names the point: the coordinates do.
       if (place) place.value = "";
-      draw();
-      if (status) {
-        status.textContent = "Watching " + radiusM() + " m around " + lat.value + ", " + lon.value + " (" + how + ").";
-      }
+      how = source;
+      say();
+      // The small map starts with the whole city, a few hundred metres a pixel: come closer so a
+      // second click can correct the first. The public map keeps the view its user chose.
+      if (built && map.getZoom() < 14) map.setView(latlng, 15);
     }
 
     map.on("click", function (event) { choose(event.latlng, "the point clicked on the map"); });
@@ -71,9 +80,10 @@
       centre.hidden = false;
       centre.addEventListener("click", function () { choose(map.getCenter(), "the map's centre"); });
     }
-    [lat, lon, radius].forEach(function (input) {
-      if (input) input.addEventListener("change", draw);
+    [lat, lon].forEach(function (input) {
+      input.addEventListener("input", function () { how = "the coordinates typed"; say(); });
     });
+    if (radius) radius.addEventListener("input", function () { draw(); say(); });
 
     var start = draw();
     if (!built) return;
