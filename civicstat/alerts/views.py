@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_ratelimit.decorators import ratelimit
 
 from civicstat.alerts import services, tokens
-from civicstat.alerts.emails import describe
+from civicstat.alerts.emails import describe, feed_urls
 from civicstat.alerts.forms import (
     RADIUS_CHOICES,
     FiltersForm,
@@ -185,7 +185,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
                 include_closed=request.POST.get("include_closed") == "on", filters=filters,
             )  # fmt: skip
     subs = [
-        (s, describe(s), _filters_form(s))
+        (s, describe(s), _filters_form(s), feed_urls(s))
         for s in subscriber.subscriptions.select_related("case", "area").order_by("id")
     ]
     return render(

@@ -50,6 +50,14 @@ def test_bob_hears_only_of_the_request_type_he_chose(client, smtp, layer, servic
     assert run_alerts() == 1
     text = body(smtp.inbox.to(BOB)[-1])
     assert "10 Pothole Rd" in text and "Graffiti" not in text
+    # The email links the same watch as a feed: the exact circle and the request type.
+    feed = re.search(r"http://testserver(/alerts/feed\.rss\?\S+) \(RSS\)", text)
+    assert feed, text
+    assert "service=SW-POT" in feed.group(1) and "radius=500" in feed.group(1)
+    rss = ElementTree.fromstring(client.get(feed.group(1)).content)
+    assert [i.findtext("title") for i in rss.findall("./channel/item")] == [
+        "Pothole: 10 Pothole Rd"
+    ]
 
 
 def test_a_service_group_filter_works_for_an_area_too(client, smtp, layer, services, kc_areas):
@@ -92,6 +100,7 @@ def test_bob_changes_his_filters_on_the_manage_page(client, smtp, layer, service
     page = client.get(url).content.decode()
     assert re.search(r'<option value="SW-POT" selected>Pothole</option>', page)
     assert "Tip line" in page  # public request types are offered; a private one would not be
+    assert "/alerts/feed.rss?service=SW-POT&amp;lat=" in page
     saved = client.post(url, {"subscription": sub.id, "action": "save", "frequency": "instant",
                               "radius_m": "500", "service_groups": ["Nuisance"]})  # fmt: skip
     assert saved.status_code == 200
