@@ -188,6 +188,8 @@ MAILERS = {
 }
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "CivicStat <civicstat@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Staff addresses told by email when an alert address bounces (Django's mail_managers).
+MANAGERS = envlist("MANAGERS", "")
 
 # Security: no page may be framed (embed views, which come later, opt in one by one);
 # scripts and styles only from this site.

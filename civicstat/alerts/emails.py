@@ -43,6 +43,22 @@ def watch_query(subscription: Subscription) -> dict[str, str]:
     return query
 
 
+def feed_urls(subscription: Subscription) -> dict[str, str]:
+    """The watch as Atom and RSS feed addresses (the exact circle, not the map's box); none for
+    a followed case, whose news is its own page."""
+    if subscription.kind == SubscriptionKind.CASE:
+        return {}
+    query = {k: v for k, v in watch_query(subscription).items() if k != "bbox"}
+    if subscription.kind == SubscriptionKind.RADIUS:
+        query.update(lat=f"{subscription.lat:.5f}", lon=f"{subscription.lon:.5f}",
+                     radius=str(subscription.radius_m))  # fmt: skip
+    encoded = urlencode(query)
+    return {
+        "atom_url": absolute(f"{reverse('alerts-feed')}?{encoded}"),
+        "rss_url": absolute(f"{reverse('alerts-feed-rss')}?{encoded}"),
+    }
+
+
 def describe(subscription: Subscription) -> str:
     if subscription.kind == SubscriptionKind.CASE:
         return f"case {subscription.case.external_id if subscription.case else ''}"
@@ -116,6 +132,7 @@ def alert_delivery(
         "digest": digest,
         "city": settings.CITY_NAME,
         **_links(subscription),
+        **feed_urls(subscription),
     }
     noun = "update" if len(items) == 1 else "updates"
     links = _links(subscription)

@@ -1,4 +1,4 @@
-"""An Atom feed for any watch query: the same filter grammar as the map, plus lat/lon/radius."""
+"""Atom and RSS feeds for any watch query: the map's filter grammar plus lat/lon/radius."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.http import HttpRequest, HttpResponse
-from django.utils.feedgenerator import Atom1Feed
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
 
 from civicstat.cases.models import Case
 from civicstat.cases.query import FilterError, cases, parse_filters
@@ -15,7 +15,7 @@ from civicstat.lib.geo import circle_bbox, haversine_m
 
 
 class WatchFeed(Feed):  # type: ignore[type-arg]
-    feed_type = Atom1Feed
+    feed_type: type[SyndicationFeed] = Atom1Feed
     title = "CivicStat alerts feed"
     link = "/alerts"
     description = "New cases matching a watch"
@@ -65,3 +65,9 @@ class WatchFeed(Feed):  # type: ignore[type-arg]
 
     def item_link(self, item: Case) -> str:
         return item.get_absolute_url()
+
+
+class RssWatchFeed(WatchFeed):
+    """The same feed as RSS 2.0, for readers and tools that only take RSS."""
+
+    feed_type = Rss201rev2Feed

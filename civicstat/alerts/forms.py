@@ -2,29 +2,99 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
 from django.conf import settings
 
 from civicstat.alerts.models import Frequency
-from civicstat.cases.models import Area, Case, Layer
+from civicstat.cases.models import Area, Case, Layer, Service
 from civicstat.cases.services import area_index
 
 RADIUS_CHOICES = [(250, "250 m"), (500, "500 m"), (1000, "1 km"), (2000, "2 km")]
+_SEVERAL = "Hold Ctrl (⌘ on a Mac) to choose several; none chosen: all."
+
+
+def service_choices() -> list[tuple[str, str]]:
+    """Public request types by code (one code may exist in several layers: offered once)."""
+    seen: dict[str, str] = {}
+    for code, name in (
+        Service.objects.filter(private=False).order_by("name", "code").values_list("code", "name")
+    ):
+        seen.setdefault(code, name)
+    return list(seen.items())
+
+
+def service_group_choices() -> list[tuple[str, str]]:
+    groups = Service.objects.filter(private=False).exclude(group="").values_list("group", flat=True)
+    return [(g, g) for g in sorted(set(groups))]
+
+
+def query_initial(query: Mapping[str, str]) -> dict[str, Any]:
+    """The form's starting values from a link such as the map's "watch this place": the map's
+    filter names (`layer`, `service`, `service_group`, comma lists) and `lat`/`lon`/`radius`."""
+    initial: dict[str, Any] = {"radius_m": 500}
+    for param, field in (("layer", "layers"), ("service", "services"),
+                         ("service_group", "service_groups")):  # fmt: skip
+        if values := [v.strip() for v in query.get(param, "").split(",") if v.strip()]:
+            initial[field] = values
+    for param, field in (("lat", "lat"), ("lon", "lon"), ("radius", "radius_m")):
+        try:
+            initial[field] = float(query[param]) if field != "radius_m" else int(query[param])
+        except (KeyError, ValueError):
+            continue
+    return initial
 
 
 class FollowForm(forms.Form):
     email = forms.EmailField(label="Your email address")
 
 
-class WatchForm(forms.Form):
+class FiltersForm(forms.Form):
+    """What kinds of case a place or area watch is about; nothing chosen means everything."""
+
+    layers = forms.ModelMultipleChoiceField(
+        queryset=Layer.objects.all(), to_field_name="slug", required=False,
+        widget=forms.CheckboxSelectMultiple, label="Kinds (none ticked: all)",
+    )  # fmt: skip
+    services = forms.MultipleChoiceField(
+        required=False, label="Request types", help_text=_SEVERAL,
+        widget=forms.SelectMultiple(attrs={"size": 6}),
+    )  # fmt: skip
+    service_groups = forms.MultipleChoiceField(
+        required=False, label="Service groups", help_text=_SEVERAL,
+        widget=forms.SelectMultiple(attrs={"size": 4}),
+    )  # fmt: skip
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Read per form, not at import: request types arrive with every import.
+        self.fields["services"].choices = service_choices()  # type: ignore[attr-defined]
+        self.fields["service_groups"].choices = service_group_choices()  # type: ignore[attr-defined]
+
+    def chosen(self) -> dict[str, list[str]]:
+        """The cleaned choices as a subscription stores them."""
+        data = self.cleaned_data
+        return {
+            "layers": [layer.slug for layer in data.get("layers") or []],
+            "services": list(data.get("services") or []),
+            "service_groups": list(data.get("service_groups") or []),
+        }
+
+
+class WatchForm(FiltersForm):
+    field_order = [
+        "email", "place", "lat", "lon", "area", "radius_m", "layers", "services",
+        "service_groups", "frequency", "include_closed",
+    ]  # fmt: skip
+
     email = forms.EmailField(label="Your email address")
     place = forms.CharField(
         label="Address",
         required=False,
         max_length=255,
-        help_text="An address the city has cases at, or leave blank and give coordinates.",
+        help_text="An address the city has cases at; or click the map, or give coordinates.",
     )
     lat = forms.FloatField(label="Latitude", required=False)
     lon = forms.FloatField(label="Longitude", required=False)
@@ -33,10 +103,6 @@ class WatchForm(forms.Form):
         empty_label="— a place and radius instead —",
     )  # fmt: skip
     radius_m = forms.IntegerField(label="Radius in metres", required=False, initial=500)
-    layers = forms.ModelMultipleChoiceField(
-        queryset=Layer.objects.all(), to_field_name="slug", required=False,
-        widget=forms.CheckboxSelectMultiple, label="Kinds (none ticked: all)",
-    )  # fmt: skip
     frequency = forms.ChoiceField(choices=Frequency.choices, initial=Frequency.INSTANT)
     include_closed = forms.BooleanField(required=False, label="Also tell me when cases close")
 

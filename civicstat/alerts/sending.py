@@ -18,8 +18,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, mailers
+from django.core.mail import EmailMultiAlternatives, mail_managers, mailers
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from civicstat.alerts.emails import alert_delivery
@@ -182,3 +183,21 @@ def _bounce(delivery: Delivery, reason: str) -> None:
     )
     subscriber_disable(subscriber=delivery.subscriber, reason=reason)
     log.warning("alert delivery %s bounced: %s; subscriber disabled", delivery.id, reason)
+    _tell_staff(delivery, reason)
+
+
+def _tell_staff(delivery: Delivery, reason: str) -> None:
+    """Email MANAGERS (nobody when unset) where to look: ids and a link to the admin, never the
+    address, which stays in the admin behind a login."""
+    admin_url = f"{settings.SITE_URL}{reverse('admin:alerts_subscriber_changelist')}"
+    try:
+        mail_managers(
+            f"Alert emails to subscriber #{delivery.subscriber_id} bounced",
+            f"Alert delivery #{delivery.id} was refused for good ({reason}), so every alert of "
+            f"subscriber #{delivery.subscriber_id} is stopped.\n\n"
+            f"Disabled addresses: {admin_url}?bounced=yes\n"
+            "Re-enable one there once the address works again.\n",
+        )
+    except (OSError, smtplib.SMTPException) as error:
+        # The admin shows the bounce anyway; a mail server that is down must not undo it.
+        log.warning("could not tell MANAGERS of delivery %s: %s", delivery.id, type(error).__name__)

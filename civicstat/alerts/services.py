@@ -103,10 +103,17 @@ def subscription_update(
     frequency: str,
     radius_m: int | None = None,
     include_closed: bool,
+    filters: dict[str, list[str]] | None = None,
 ) -> None:
+    """Change how often and what: `filters` holds new `layers`, `services` and `service_groups`
+    (empty lists for everything); None leaves them as they are."""
     with transaction.atomic():
         subscription.frequency = frequency
         subscription.include_closed = include_closed
+        if filters is not None and subscription.kind != SubscriptionKind.CASE:
+            subscription.layers = filters.get("layers", [])
+            subscription.services = filters.get("services", [])
+            subscription.service_groups = filters.get("service_groups", [])
         if subscription.kind == SubscriptionKind.RADIUS and radius_m:
             subscription.radius_m = radius_m
             assert subscription.lat is not None and subscription.lon is not None  # noqa: S101
@@ -144,4 +151,13 @@ def subscriber_disable(*, subscriber: Subscriber, reason: str) -> None:
         Delivery.objects.filter(subscriber=subscriber, state=Delivery.State.PENDING).update(
             state=Delivery.State.FAILED, last_error="address bounced"
         )
+        index_version_bump()
+
+
+def subscriber_enable(*, subscriber: Subscriber) -> None:
+    """Staff say the address accepts mail again: its alerts resume with news from now on."""
+    with transaction.atomic():
+        subscriber.disabled_at = None
+        subscriber.bounce_reason = ""
+        subscriber.save(update_fields=["disabled_at", "bounce_reason"])
         index_version_bump()

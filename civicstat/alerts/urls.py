@@ -11,4 +11,5 @@ urlpatterns = [
     path("alerts/unsubscribe/<str:token>", views.unsubscribe, name="alerts-unsubscribe"),
     path("alerts/manage/<str:token>", views.manage, name="alerts-manage"),
     path("alerts/feed", feeds.WatchFeed(), name="alerts-feed"),
+    path("alerts/feed.rss", feeds.RssWatchFeed(), name="alerts-feed-rss"),
 ]

@@ -1,18 +1,28 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
 from civicstat.alerts import services, tokens
-from civicstat.alerts.emails import describe
-from civicstat.alerts.forms import RADIUS_CHOICES, FollowForm, WatchForm
+from civicstat.alerts.emails import describe, feed_urls
+from civicstat.alerts.forms import (
+    RADIUS_CHOICES,
+    FiltersForm,
+    FollowForm,
+    WatchForm,
+    query_initial,
+)
 from civicstat.alerts.models import Frequency, Subscriber, Subscription, SubscriptionKind
 from civicstat.alerts.tasks import deliver_alerts
 from civicstat.cases.query import CaseFilter, cases
+from civicstat.maps.views import with_tiles
 from civicstat.web import View
 
 
@@ -31,16 +41,27 @@ def _limited(view: View) -> View:
     return limited
 
 
+def pick_config() -> dict[str, Any]:
+    """For the small map that picks a point: the area outlines are its base layer, so it works
+    with no tile server (offline, or none configured)."""
+    return {
+        "tiles": settings.MAP_TILE_URL,
+        "attribution": settings.MAP_TILE_ATTRIBUTION,
+        "areas_url": reverse("map-areas"),
+    }
+
+
 @require_http_methods(["GET", "POST"])
+@with_tiles
 @_limited
 def alerts(request: HttpRequest) -> HttpResponse:
     """Watch a place (address or coordinates and a radius) or an area."""
-    form = WatchForm(request.POST or None, initial={"radius_m": 500})
+    form = WatchForm(request.POST or None, initial=query_initial(request.GET))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         common = {
             "email": data["email"],
-            "layers": [layer.slug for layer in data["layers"]],
+            **form.chosen(),
             "include_closed": data["include_closed"],
             "frequency": data["frequency"],
         }
@@ -67,6 +88,7 @@ def alerts(request: HttpRequest) -> HttpResponse:
             "form": form,
             "radius_choices": RADIUS_CHOICES,
             "max_radius": settings.ALERTS_MAX_RADIUS_M,
+            "pick_config": pick_config(),
         },
         status=status,
     )
@@ -151,17 +173,34 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
                 radius and (not radius.isdigit() or not 0 < int(radius) <= limit)
             ):
                 return _bad_link(request, f"Choose a listed frequency and a radius of 1–{limit} m.")
+            filters = None
+            if sub.kind != SubscriptionKind.CASE:
+                chosen = FiltersForm(request.POST)
+                if not chosen.is_valid():
+                    return _bad_link(request, "Choose kinds and request types from the lists.")
+                filters = chosen.chosen()
             services.subscription_update(
                 subscription=sub, frequency=frequency,
                 radius_m=int(radius) if radius else None,
-                include_closed=request.POST.get("include_closed") == "on",
+                include_closed=request.POST.get("include_closed") == "on", filters=filters,
             )  # fmt: skip
-    subs = [(s, describe(s)) for s in subscriber.subscriptions.select_related("case", "area")]
+    subs = [
+        (s, describe(s), _filters_form(s), feed_urls(s))
+        for s in subscriber.subscriptions.select_related("case", "area").order_by("id")
+    ]
     return render(
         request,
         "alerts/manage.html",
         {"subscriptions": subs, "frequencies": Frequency.choices, "radius_choices": RADIUS_CHOICES},
     )
+
+
+def _filters_form(sub: Subscription) -> FiltersForm | None:
+    """The subscription's filters as a form of its own: ids are unique on a page of several."""
+    if sub.kind == SubscriptionKind.CASE:
+        return None
+    initial = {"layers": sub.layers, "services": sub.services, "service_groups": sub.service_groups}
+    return FiltersForm(initial=initial, auto_id=f"id_%s_{sub.id}")
 
 
 def _bad_link(request: HttpRequest, message: str) -> HttpResponse:

@@ -11,6 +11,7 @@
   var target = config.embed ? "_blank" : "";
 
   var map = L.map(el, { zoomControl: true, minZoom: 3, maxZoom: 19 });
+  el.civicstatMap = map;  // for alerts/pick.js: a click on the map chooses a point to watch
   if (config.tiles) {
     L.tileLayer(config.tiles, { attribution: config.attribution, maxZoom: 19 }).addTo(map);
   }
