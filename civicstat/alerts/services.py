@@ -160,4 +160,6 @@ def subscriber_enable(*, subscriber: Subscriber) -> None:
         subscriber.disabled_at = None
         subscriber.bounce_reason = ""
         subscriber.save(update_fields=["disabled_at", "bounce_reason"])
+        # Back in the matcher's index: workers load changed subscriptions by `changed_at`.
+        subscriber.subscriptions.update(changed_at=timezone.now())
         index_version_bump()

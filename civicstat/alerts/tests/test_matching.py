@@ -160,3 +160,20 @@ def test_a_loaded_index_keeps_each_subscriptions_layer_and_request_type_filters(
     assert heard(crime.id, "") == {only_crime.id}
     assert heard(requests.id, "POT") == {only_potholes.id}
     assert heard(requests.id, "TRASH") == set()
+
+
+@pytest.mark.django_db
+def test_a_re_enabled_address_is_matched_again_without_a_reload(fresh_worker_index):
+    """An address disabled by a bounce is left out of the index; once staff re-enable it, the
+    worker's index takes its watches back in."""
+    from civicstat.alerts.services import subscriber_disable, subscriber_enable
+
+    here = (39.1, -94.5)
+    sub = _radius_sub("bounced@example.com", *here, 500)
+    subscriber_disable(subscriber=sub.subscriber, reason="550 no such mailbox")
+    index = matcher.radius_index()
+    assert _matched(index, *here) == set()
+
+    subscriber_enable(subscriber=sub.subscriber)
+    index = matcher.radius_index()
+    assert _matched(index, *here) == {sub.id}
