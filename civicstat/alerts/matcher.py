@@ -138,31 +138,61 @@ def _listed(value: Any) -> list[str]:
     return [str(v) for v in found] if isinstance(found, list) else []
 
 
+# How long a gap in event ids may be waited for. On PostgreSQL an id is taken when a row is
+# written, not when its transaction commits: while an import holds ids 101-200 uncommitted, a note
+# written beside it as 201 can be seen first. Moving the cursor past 201 would lose 101-200 for
+# good, so the cursor stops before a gap until the gap is this old (a rolled-back or deleted
+# event leaves a gap that never fills). Events past the gap are matched anyway; matching them
+# again later adds nothing, as the outbox keeps one item per (subscription, case, kind).
+GAP_WAIT = timedelta(minutes=2)
+
+
 def match_new_events(*, batch_size: int | None = None) -> int:
     """Match every event after the cursor; returns how many outbox items were added."""
-    added = 0
+    added, read_to, held = 0, None, False
     while True:
-        n, more = _match_batch(batch_size or settings.ALERTS_MATCH_BATCH)
+        n, read_to, held, more = _match_batch(
+            batch_size or settings.ALERTS_MATCH_BATCH, read_to=read_to, held=held
+        )
         added += n
         if not more:
             return added
 
 
-def _match_batch(size: int) -> tuple[int, bool]:
+def _match_batch(size: int, *, read_to: int | None, held: bool) -> tuple[int, int, bool, bool]:
+    """Match one batch after `read_to` (the cursor, at first). Returns the items added, the last
+    id read, whether the cursor is held before a gap, and whether more events may follow."""
     with transaction.atomic():
         cursor, _ = MatcherCursor.objects.select_for_update().get_or_create(pk=1)
+        start = cursor.last_event_id if read_to is None else read_to
         events = list(
-            CaseEvent.objects.filter(id__gt=cursor.last_event_id)
+            CaseEvent.objects.filter(id__gt=start)
             .order_by("id")
-            .values_list("id", "case_id", "kind")[:size]
+            .values_list("id", "case_id", "kind", "recorded_at")[:size]
         )
         if not events:
-            return 0, False
-        items = _items_for(events)
-        OutboxItem.objects.bulk_create(items, batch_size=2000, ignore_conflicts=True)
-        cursor.last_event_id = events[-1][0]
-        cursor.save(update_fields=["last_event_id"])
-    return len(items), len(events) == size
+            return 0, start, held, False
+        items = _items_for([(i, case_id, kind) for i, case_id, kind, _ in events])
+        created = OutboxItem.objects.bulk_create(items, batch_size=2000, ignore_conflicts=True)
+        if not held:
+            safe = _before_young_gap(cursor.last_event_id, events, timezone.now())
+            held = safe < events[-1][0]
+            cursor.last_event_id = safe
+            cursor.save(update_fields=["last_event_id"])
+    return len(created), events[-1][0], held, len(events) == size
+
+
+def _before_young_gap(
+    last: int, events: list[tuple[int, int, str, datetime]], now: datetime
+) -> int:
+    """The id the cursor may move to: the last event before the first gap in ids that is younger
+    than GAP_WAIT (measured by the event just after it), else the last event."""
+    expected = last + 1
+    for event_id, _, _, recorded_at in events:
+        if event_id != expected and now - recorded_at < GAP_WAIT:
+            return expected - 1
+        expected = event_id + 1
+    return events[-1][0]
 
 
 def _items_for(events: list[tuple[int, int, str]]) -> list[OutboxItem]:
