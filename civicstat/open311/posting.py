@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from civicstat.cases.models import Case, Service, StatusGroup, StatusMapping
 from civicstat.cases.records import CaseRecord
+from civicstat.maps.places import address_find
 from civicstat.open311.documents import served_services
 from civicstat.open311.formats import Open311Error
 from civicstat.open311.models import (
@@ -70,7 +71,14 @@ def check_text(query: Mapping[str, Any]) -> None:
 def _location(query: Mapping[str, Any]) -> tuple[float | None, float | None, str]:
     lat, lon = one(query, "lat"), one(query, "long")
     address = one(query, "address_string")[:255]
-    address_id = one(query, "address_id")[:64]
+    known = None
+    if address_id := one(query, "address_id"):
+        # The addresses the map's place search finds (/map/places.json gives their ids).
+        known = address_find(address_id)
+        if known is None:
+            raise Open311Error(400, f"unknown address_id {address_id[:64]!r}; find an address's "
+                                    "id with /map/places.json?q=, or send lat and long or "
+                                    "address_string")  # fmt: skip
     if lat or lon:
         try:
             lat_f, lon_f = float(lat), float(lon)
@@ -78,9 +86,11 @@ def _location(query: Mapping[str, Any]) -> tuple[float | None, float | None, str
             raise Open311Error(400, "lat and long must both be decimal degrees (WGS 84)") from None
         if not (-90 <= lat_f <= 90 and -180 <= lon_f <= 180):
             raise Open311Error(400, "lat must be within -90..90 and long within -180..180")
-        return lat_f, lon_f, address
-    if address or address_id:
-        return None, None, address or f"address {address_id}"
+        return lat_f, lon_f, address or (known.name if known else "")
+    if known is not None:
+        return known.lat, known.lon, address or known.name
+    if address:
+        return None, None, address
     raise Open311Error(400, "a location is required: give lat and long, address_string or "
                             "address_id")  # fmt: skip
 
