@@ -40,8 +40,11 @@ class SeeClickFixClient:
         self.high = cursor.get("high")
         page: int | None = int(cursor.get("page", 1))
         while page:
+            # Without `status` SeeClickFix leaves archived issues out: a case archived there would
+            # never be seen again, and one archived before the first sync never seen at all.
             params = {"updated_at_after": self.since, "page": str(page),
-                      "per_page": str(PER_PAGE), "sort": "updated_at"}  # fmt: skip
+                      "per_page": str(PER_PAGE), "sort": "updated_at",
+                      "status": ",".join(GROUPS)}  # fmt: skip
             if self.source.jurisdiction:
                 params["place_url"] = self.source.jurisdiction
             data = self.fetcher.get(self.url, params, _checked)

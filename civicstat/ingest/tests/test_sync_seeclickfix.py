@@ -50,10 +50,13 @@ def pages_of(issues: list[dict[str, Any]], per_page: int = 20, broken: list[int]
         if page in broken:
             broken.remove(page)
             return ok(b'{"issues": [], "meta')  # a page cut short
-        chunk = issues[(page - 1) * per_page : page * per_page]
-        pages = max(1, -(-len(issues) // per_page))
+        # As SeeClickFix does: archived issues only when `status` names them.
+        wanted = query.get("status", "open,acknowledged,closed").split(",")
+        listed = [i for i in issues if i["status"].lower() in wanted]
+        chunk = listed[(page - 1) * per_page : page * per_page]
+        pages = max(1, -(-len(listed) // per_page))
         body = {"issues": chunk, "metadata": {"pagination": {
-            "entries": len(issues), "page": page, "per_page": per_page, "pages": pages,
+            "entries": len(listed), "page": page, "per_page": per_page, "pages": pages,
             "next_page": page + 1 if page < pages else None,
             "previous_page": page - 1 if page > 1 else None}}}  # fmt: skip
         return ok(json.dumps(body).encode())
@@ -62,7 +65,8 @@ def pages_of(issues: list[dict[str, Any]], per_page: int = 20, broken: list[int]
 
 
 def test_it_follows_next_page_and_maps_statuses_and_request_types(layer):
-    """Three pages of issues become cases; request types become services; statuses are grouped."""
+    """Three pages of issues, archived ones included, become cases; request types become
+    services; statuses are grouped."""
     issues = [issue(n, STATUSES[n % 4]) for n in range(1, 51)]
     with serving() as remote:
         remote.routes["/api/v2/issues"] = pages_of(issues, broken=[2])
