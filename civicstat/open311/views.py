@@ -77,12 +77,14 @@ def service_definition(request: HttpRequest, fmt: str, code: str) -> HttpRespons
 def token(request: HttpRequest, fmt: str, token: str) -> HttpResponse:
     """The request a POST to a batch service created, found by the token the POST answered."""
     case_id = RequestToken.objects.filter(token=token).values_list("case_id", flat=True).first()
-    # Through the query builder: a token must not reveal a request the server does not publish.
-    found = cases(CaseFilter(layers=served_layers())).filter(id=case_id) if case_id else None
-    request_id = found.values_list("external_id", flat=True).first() if found else None
+    request_id = None
+    if case_id is not None:
+        # Through the query builder: a token must not reveal a request the server does not publish.
+        published = cases(CaseFilter(layers=served_layers())).filter(id=case_id)
+        request_id = published.values_list("external_id", flat=True).first()
     if request_id is None:
-        raise Open311Error(404, f"unknown token {token[:64]!r}; tokens are answered by a POST "
-                                f"to requests.{fmt} for a service of type batch")  # fmt: skip
+        raise Open311Error(404, f"unknown token {token[:64]!r}; a token comes in the answer to "
+                                f"a POST to requests.{fmt}")  # fmt: skip
     return respond(fmt, [{"service_request_id": request_id, "token": token}],
                    root="service_requests")  # fmt: skip
 
