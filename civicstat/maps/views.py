@@ -8,7 +8,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db.models import Avg, Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -32,6 +31,7 @@ from civicstat.maps.filters import (
     match_count,
     selected,
 )
+from civicstat.maps.places import addresses_starting
 from civicstat.web import embeddable, public_etag
 
 PAGE_SIZE = 50
@@ -168,14 +168,10 @@ def places(request: HttpRequest) -> HttpResponse:
         west, south, east, north = clusters.geometry_bounds(area.geometry)
         found.append({"name": area.name, "kind": area.kind.replace("-", " "),
                       "bbox": [west, south, east, north]})  # fmt: skip
-    addresses = (
-        cases(CaseFilter())
-        .filter(address__istartswith=text, h3_cell__isnull=False)
-        .values("address").annotate(lat=Avg("lat"), lon=Avg("lon"), n=Count("id"))
-        .order_by("-n")[:8]
-    )  # fmt: skip
-    for a in addresses:
-        found.append({"name": a["address"], "kind": "address", "lat": a["lat"], "lon": a["lon"]})
+    for a in addresses_starting(text):
+        # address_id is what an Open311 client posts to locate a request at this address.
+        found.append({"name": a.name, "kind": "address", "lat": a.lat, "lon": a.lon,
+                      "address_id": a.address_id})  # fmt: skip
     return JsonResponse({"places": found})
 
 

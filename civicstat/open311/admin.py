@@ -1,19 +1,50 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 
-from civicstat.open311.models import ApiKey, ServiceAttribute
+from civicstat.cases.services import data_version_bump
+from civicstat.open311.models import ApiKey, ServiceAttribute, ServiceType
 from civicstat.open311.services import api_key_issue, api_key_revoke
 
 
+class _ChangesPublicDocuments[M: Model](admin.ModelAdmin[M]):
+    """services.json and service definitions carry a data-version ETag: an edit must change it,
+    or clients holding the old document keep getting 304 Not Modified."""
+
+    def save_model(self, request: HttpRequest, obj: M, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        data_version_bump()
+
+    def delete_model(self, request: HttpRequest, obj: M) -> None:
+        super().delete_model(request, obj)
+        data_version_bump()
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[M]) -> None:
+        super().delete_queryset(request, queryset)
+        data_version_bump()
+
+
 @admin.register(ServiceAttribute)
-class ServiceAttributeAdmin(admin.ModelAdmin[ServiceAttribute]):
+class ServiceAttributeAdmin(_ChangesPublicDocuments[ServiceAttribute]):
     list_display = ["service", "code", "datatype", "required", "order"]
     list_filter = ["datatype", "required"]
     search_fields = ["code", "service__code", "service__name"]
+    autocomplete_fields = ["service"]
+
+
+@admin.register(ServiceType)
+class ServiceTypeAdmin(_ChangesPublicDocuments[ServiceType]):
+    """Staff choose what a POST to a service answers: its id at once, a token, or neither."""
+
+    list_display = ["service", "type"]
+    list_editable = ["type"]
+    list_filter = ["type"]
+    search_fields = ["service__code", "service__name"]
     autocomplete_fields = ["service"]
 
 

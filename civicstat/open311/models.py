@@ -14,6 +14,30 @@ class Datatype(models.TextChoices):
     MULTI = "multivaluelist", "Several of a list"
 
 
+class ServiceKind(models.TextChoices):
+    """What a POST to the service answers (the spec's service "type")."""
+
+    REALTIME = "realtime", "Realtime: the answer carries the new request's id"
+    BATCH = "batch", "Batch: the answer carries a token; the id is looked up by token"
+    BLACKBOX = "blackbox", "Blackbox: the answer carries neither id nor token"
+
+
+class ServiceType(models.Model):
+    """How the Open311 server answers posts to one service; a service without one is realtime."""
+
+    service = models.OneToOneField(
+        Service, primary_key=True, on_delete=models.CASCADE, related_name="open311_type"
+    )
+    type = models.CharField(max_length=10, choices=ServiceKind.choices,
+                            default=ServiceKind.REALTIME)  # fmt: skip
+
+    class Meta:
+        verbose_name = "Open311 service type"
+
+    def __str__(self) -> str:
+        return f"{self.service.code}: {self.type}"
+
+
 class ServiceAttribute(models.Model):
     """A question a client asks when posting a request of this service (Open311 "attribute")."""
 

@@ -1,4 +1,4 @@
-"""Checking a posted service request before anything is written."""
+"""Checking a posted service request before anything is written, and what the POST answers."""
 
 from __future__ import annotations
 
@@ -11,11 +11,18 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
 
-from civicstat.cases.models import Service, StatusGroup, StatusMapping
+from civicstat.cases.models import Case, Service, StatusGroup, StatusMapping
 from civicstat.cases.records import CaseRecord
+from civicstat.maps.places import address_find
 from civicstat.open311.documents import served_services
 from civicstat.open311.formats import Open311Error
-from civicstat.open311.models import Datatype, ServiceAttribute
+from civicstat.open311.models import (
+    Datatype,
+    RequestToken,
+    ServiceAttribute,
+    ServiceKind,
+    ServiceType,
+)
 from civicstat.open311.params import one, when
 
 MAX_DESCRIPTION = 4000
@@ -31,6 +38,26 @@ class Posted:
     service: Service
     record: CaseRecord
     contact: dict[str, str]
+    kind: str = ServiceKind.REALTIME
+
+
+def service_kind(service: Service) -> str:
+    """The service's Open311 type; realtime unless staff chose otherwise."""
+    found = ServiceType.objects.filter(service=service).values_list("type", flat=True).first()
+    return found or ServiceKind.REALTIME
+
+
+def post_answer(*, kind: str, case: Case, token: RequestToken) -> dict[str, Any]:
+    """The one element of a POST's answer: a realtime service gives the id (and a token), a batch
+    service only the token to look the id up by, a blackbox service neither."""
+    doc: dict[str, Any] = {}
+    if kind == ServiceKind.REALTIME:
+        doc["service_request_id"] = case.external_id
+    if kind in (ServiceKind.REALTIME, ServiceKind.BATCH):
+        doc["token"] = token.token
+    # No account_id: CivicStat keeps no reporter accounts, and the official schema has no null.
+    doc["service_notice"] = ""
+    return doc
 
 
 def check_text(query: Mapping[str, Any]) -> None:
@@ -44,7 +71,14 @@ def check_text(query: Mapping[str, Any]) -> None:
 def _location(query: Mapping[str, Any]) -> tuple[float | None, float | None, str]:
     lat, lon = one(query, "lat"), one(query, "long")
     address = one(query, "address_string")[:255]
-    address_id = one(query, "address_id")[:64]
+    known = None
+    if address_id := one(query, "address_id"):
+        # The addresses the map's place search finds (/map/places.json gives their ids).
+        known = address_find(address_id)
+        if known is None:
+            raise Open311Error(400, f"unknown address_id {address_id[:64]!r}; find an address's "
+                                    "id with /map/places.json?q=, or send lat and long or "
+                                    "address_string")  # fmt: skip
     if lat or lon:
         try:
             lat_f, lon_f = float(lat), float(lon)
@@ -52,9 +86,11 @@ def _location(query: Mapping[str, Any]) -> tuple[float | None, float | None, str
             raise Open311Error(400, "lat and long must both be decimal degrees (WGS 84)") from None
         if not (-90 <= lat_f <= 90 and -180 <= lon_f <= 180):
             raise Open311Error(400, "lat must be within -90..90 and long within -180..180")
-        return lat_f, lon_f, address
-    if address or address_id:
-        return None, None, address or f"address {address_id}"
+        return lat_f, lon_f, address or (known.name if known else "")
+    if known is not None:
+        return known.lat, known.lon, address or known.name
+    if address:
+        return None, None, address
     raise Open311Error(400, "a location is required: give lat and long, address_string or "
                             "address_id")  # fmt: skip
 
@@ -145,4 +181,5 @@ def read_post(query: Mapping[str, Any]) -> Posted:
                         department_id=service.department_id, description=description,
                         address=address, lat=lat, lon=lon, channel="Open311 API",
                         attributes=attributes)  # fmt: skip
-    return Posted(service=service, record=record, contact=_contact(query))
+    return Posted(service=service, record=record, contact=_contact(query),
+                  kind=service_kind(service))  # fmt: skip

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef, Value
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from civicstat.cases.query import CaseFilter, cases
 from civicstat.open311.decorators import open311
-from civicstat.open311.documents import attribute_doc, served_services, service_doc
+from civicstat.open311.documents import (
+    attribute_doc,
+    served_layers,
+    served_services,
+    service_doc,
+)
 from civicstat.open311.formats import Open311Error, error_response, respond
-from civicstat.open311.models import RequestToken, ServiceAttribute
+from civicstat.open311.models import RequestToken, ServiceAttribute, ServiceKind
 from civicstat.web import public_etag
 
 # When this endpoint's behaviour last changed: discovery tells clients to re-read it after that.
@@ -45,8 +52,11 @@ def discovery(request: HttpRequest, fmt: str) -> HttpResponse:
 @open311
 def service_list(request: HttpRequest, fmt: str) -> HttpResponse:
     has = ServiceAttribute.objects.filter(service=OuterRef("pk"))
-    services = served_services().annotate(has_attributes=Exists(has)).order_by("code", "layer")
-    docs = [service_doc(s, s.has_attributes) for s in services]
+    services = served_services().annotate(
+        has_attributes=Exists(has),
+        kind=Coalesce(F("open311_type__type"), Value(ServiceKind.REALTIME.value)),
+    ).order_by("code", "layer")  # fmt: skip
+    docs = [{**service_doc(s, s.has_attributes), "type": s.kind} for s in services]
     return respond(fmt, docs, root="services")
 
 
@@ -65,11 +75,17 @@ def service_definition(request: HttpRequest, fmt: str, code: str) -> HttpRespons
 @require_GET
 @open311
 def token(request: HttpRequest, fmt: str, token: str) -> HttpResponse:
-    found = RequestToken.objects.select_related("case").filter(token=token).first()
-    if found is None:
-        raise Open311Error(404, f"unknown token {token!r}")
-    request_id = found.case.external_id if found.case else None
-    return respond(fmt, [{"service_request_id": request_id, "token": found.token}],
+    """The request a POST to a batch service created, found by the token the POST answered."""
+    case_id = RequestToken.objects.filter(token=token).values_list("case_id", flat=True).first()
+    request_id = None
+    if case_id is not None:
+        # Through the query builder: a token must not reveal a request the server does not publish.
+        published = cases(CaseFilter(layers=served_layers())).filter(id=case_id)
+        request_id = published.values_list("external_id", flat=True).first()
+    if request_id is None:
+        raise Open311Error(404, f"unknown token {token[:64]!r}; a token comes in the answer to "
+                                f"a POST to requests.{fmt}")  # fmt: skip
+    return respond(fmt, [{"service_request_id": request_id, "token": token}],
                    root="service_requests")  # fmt: skip
 
 

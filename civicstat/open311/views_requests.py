@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, cast
+from typing import cast
 
 from django.conf import settings
 from django.db.models import Q
@@ -17,7 +17,7 @@ from civicstat.open311.decorators import View, open311
 from civicstat.open311.documents import RequestWriter, last_note, served_layers, served_services
 from civicstat.open311.formats import Open311Error, respond
 from civicstat.open311.params import requests_query
-from civicstat.open311.posting import read_post
+from civicstat.open311.posting import post_answer, read_post
 from civicstat.open311.services import api_key_check, request_post
 from civicstat.web import cached_by_data_version, public_etag
 
@@ -114,10 +114,5 @@ def _post(request: HttpRequest, fmt: str) -> HttpResponse:
     posted = read_post(data)
     case, token = request_post(layer=posted.service.layer, record=posted.record,
                                contact=posted.contact, api_key=api_key)  # fmt: skip
-    doc: dict[str, Any] = {
-        "service_request_id": case.external_id,
-        "token": token.token,
-        "service_notice": "",
-        "account_id": None,
-    }
+    doc = post_answer(kind=posted.kind, case=case, token=token)
     return respond(fmt, [doc], root="service_requests")

@@ -35,7 +35,10 @@ class Fetcher:
     def close(self) -> None:
         self.client.close()
 
-    def get(self, url: str, params: Mapping[str, str], parse: Callable[[bytes], Any]) -> Any:
+    def get(self, url: str, params: Mapping[str, str], parse: Callable[[bytes], Any], *,
+            missing_ok: bool = False) -> Any:  # fmt: skip
+        """`parse` of the page at `url`; None for a 404 when `missing_ok` (a part that may be gone,
+        such as a deleted issue's comments)."""
         last = ""
         for attempt in range(self.attempts):
             if attempt:
@@ -43,6 +46,8 @@ class Fetcher:
                 self.sleep(self.backoff * 2 ** (attempt - 1))
             try:
                 response = self.client.get(url, params=dict(params))
+                if response.status_code == 404 and missing_ok:
+                    return None
                 if response.status_code >= 500 or response.status_code == 429:
                     raise _Retry(f"HTTP {response.status_code}")
                 if response.status_code >= 400:

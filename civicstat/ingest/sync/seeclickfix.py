@@ -1,14 +1,17 @@
 """Reading SeeClickFix's API v2 `issues`, page by page, by `updated_at_after`.
 
 SeeClickFix pages by `metadata.pagination.next_page` (null on the last page); its statuses are
-Open, Acknowledged, Closed and Archived; its request types become services.
+Open, Acknowledged, Closed and Archived; its request types become services. Each changed issue's
+comments (its `comment_url`, `GET issues/{id}/comments`) become notes in the case's history: the
+comment text and time only, never the commenter.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.utils import timezone
 
@@ -37,13 +40,20 @@ class SeeClickFixClient:
         self.high = cursor.get("high")
         page: int | None = int(cursor.get("page", 1))
         while page:
+            # Without `status` SeeClickFix leaves archived issues out: a case archived there would
+            # never be seen again, and one archived before the first sync never seen at all.
             params = {"updated_at_after": self.since, "page": str(page),
-                      "per_page": str(PER_PAGE), "sort": "updated_at"}  # fmt: skip
+                      "per_page": str(PER_PAGE), "sort": "updated_at",
+                      "status": ",".join(GROUPS)}  # fmt: skip
             if self.source.jurisdiction:
                 params["place_url"] = self.source.jurisdiction
             data = self.fetcher.get(self.url, params, _checked)
             issues = [i for i in data["issues"] if isinstance(i, dict)]
-            cases = [c for c in (case_of(i) for i in issues) if c]
+            cases = []
+            for i in issues:
+                if case := case_of(i):
+                    case.notes = self._comments(i)
+                    cases.append(case)
             for case in cases:
                 self.high = later(self.high, case.updated_at or case.requested_at)
             next_page = data["metadata"]["pagination"].get("next_page")
@@ -54,6 +64,37 @@ class SeeClickFixClient:
     def final_cursor(self) -> dict[str, Any]:
         return {"since": self.high or self.since}
 
+    def _comments(self, issue: dict[str, Any]) -> list[tuple[datetime, str]]:
+        """The issue's comments as (time, text) notes; none when SeeClickFix has none for it."""
+        if issue.get("comment_count") == 0:
+            return []
+        url = self._comment_url(issue)
+        notes: list[tuple[datetime, str]] = []
+        page: int | None = 1
+        while page:
+            params = {"page": str(page), "per_page": str(PER_PAGE)}
+            data = self.fetcher.get(url, params, _checked_comments, missing_ok=True)
+            if data is None:
+                break  # the issue was deleted since it was listed
+            for comment in data["comments"]:
+                if not isinstance(comment, dict):
+                    continue
+                at, body = moment(comment.get("created_at")), text(comment.get("comment"))
+                if at and body:
+                    notes.append((at, body))
+            next_page = ((data.get("metadata") or {}).get("pagination") or {}).get("next_page")
+            # Only forward: a page pointing back at itself must not loop forever.
+            page = next_page if isinstance(next_page, int) and next_page > page else None
+        return notes
+
+    def _comment_url(self, issue: dict[str, Any]) -> str:
+        # Followed only on the source's own host: a remote's data must not point the sync elsewhere.
+        given = text(issue.get("comment_url") or issue.get("comments_url"), 500)
+        home = urlsplit(self.url)
+        if given and urlsplit(given)[:2] == home[:2]:
+            return given
+        return self.url + f"/{text(issue['id'], 64)}/comments"
+
 
 def _checked(content: bytes) -> dict[str, Any]:
     """A page of issues, or ValueError when it does not have the real shape (to retry it)."""
@@ -63,6 +104,13 @@ def _checked(content: bytes) -> dict[str, Any]:
     pagination = (data.get("metadata") or {}).get("pagination")
     if not isinstance(pagination, dict):
         raise ValueError("no metadata.pagination in the page")
+    return data
+
+
+def _checked_comments(content: bytes) -> dict[str, Any]:
+    data = parse_json(content)
+    if not isinstance(data, dict) or not isinstance(data.get("comments"), list):
+        raise ValueError("no comments list in the page")
     return data
 
 

@@ -61,6 +61,8 @@ def test_place_search_finds_neighborhoods_and_addresses_from_the_citys_data(clie
     address = Case.objects.exclude(address="").filter(h3_cell__isnull=False).first().address
     found = client.get("/map/places.json", {"q": address[:8]}).json()["places"]
     assert any(p["name"] == address and p["kind"] == "address" for p in found)
+    # Each address carries the id an Open311 client may post as address_id.
+    assert all(p["address_id"].isdigit() for p in found if p["kind"] == "address")
     areas = client.get("/map/places.json", {"q": "District"}).json()["places"]
     assert any(p["kind"] == "council district" and len(p["bbox"]) == 4 for p in areas)
     assert client.get("/map/places.json", {"q": "a"}).status_code == 400

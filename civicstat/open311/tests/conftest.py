@@ -97,7 +97,8 @@ def fixit_key(db: None) -> str:
 
 @pytest.fixture(scope="session")
 def schema_check() -> Callable[[str, Any], list[str]]:
-    """Validate a document against one of the official schemas; returns the error messages."""
+    """Validate a document against one of the official schemas (or one of their definitions);
+    returns the error messages."""
     resources = []
     for path in SCHEMAS.glob("*.json"):
         contents = json.loads(path.read_text(encoding="utf-8"))
@@ -105,7 +106,8 @@ def schema_check() -> Callable[[str, Any], list[str]]:
     registry: Registry[Any] = Registry().with_resources(resources)
 
     def check(name: str, document: Any) -> list[str]:
-        schema = registry.contents(name)
+        # A name with a fragment picks a definition, such as swagger.json#/definitions/X.
+        schema = registry.resolver().lookup(name).contents
         validator = Draft4Validator(schema, registry=registry,
                                     format_checker=Draft4Validator.FORMAT_CHECKER)  # fmt: skip
         return [e.message for e in validator.iter_errors(document)]

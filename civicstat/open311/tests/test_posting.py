@@ -64,6 +64,34 @@ def test_a_request_can_be_located_by_address_alone_and_answered_in_xml(client, c
     assert Case.objects.get(external_id=request_id).address == "1200 Main St"
 
 
+def test_a_request_can_be_located_by_the_address_id_the_place_search_gives(
+    client, city, fixit_key, schema_check
+):
+    """The map's place search gives each known address an id; posting it places the request
+    there, on the map, with the address's text."""
+    places = client.get("/map/places.json", {"q": "414 E"}).json()["places"]
+    [place] = [p for p in places if p["kind"] == "address"]
+    response = post(client, fixit_key, lat="", long="", address_id=place["address_id"])
+    assert response.status_code == 200, response.content
+    shown = client.get(f"/open311/v2/requests/{response.json()[0]['service_request_id']}.json")
+    [doc] = shown.json()
+    assert schema_check("requests.json", [doc]) == []
+    assert doc["address"] == "414 E 12th St"
+    assert (doc["lat"], doc["long"]) == (pytest.approx(39.1), pytest.approx(-94.58))
+    assert Case.objects.get(external_id=doc["service_request_id"]).h3_cell is not None
+
+
+def test_an_address_only_private_cases_carry_has_no_id(client, city, fixit_key):
+    """An address known only from a private service's cases is not one the API will place by,
+    and a later case's id at a known address is not that address's id."""
+    private = Case.objects.get(external_id="9001")
+    Case.objects.filter(pk=private.pk).update(address="1 Secret Way")
+    later = Case.objects.filter(address="414 E 12th St", service__private=False).order_by("-id")[0]
+    for address_id in (private.pk, later.pk):
+        response = post(client, fixit_key, lat="", long="", address_id=str(address_id))
+        assert response.status_code == 400 and "address_id" in response.json()[0]["description"]
+
+
 @pytest.mark.parametrize(
     ("fields", "status", "words"),
     [
@@ -82,6 +110,9 @@ def test_a_request_can_be_located_by_address_alone_and_answered_in_xml(client, c
         ({"attribute[COLOR]": "red"}, 400, "COLOR"),
         ({"description": "<x>\x00\x1b</x>"}, 400, "control characters"),
         ({"email": "not-an-email"}, 400, "email"),
+        ({"lat": "", "long": "", "address_id": "999999"}, 400, "address_id"),
+        ({"lat": "", "long": "", "address_id": "414 E 12th St"}, 400, "address_id"),
+        ({"address_id": "999999"}, 400, "address_id"),
     ],
 )
 def test_bad_posts_are_refused_and_nothing_is_created(client, city, fixit_key, fields, status,
