@@ -8,25 +8,27 @@ from django.forms import ModelForm
 from django.http import HttpRequest
 
 from civicstat.cases.services import data_version_bump
+from civicstat.cases.signals import ChangeScope
 from civicstat.open311.models import ApiKey, ServiceAttribute, ServiceType
 from civicstat.open311.services import api_key_issue, api_key_revoke
 
 
 class _ChangesPublicDocuments[M: Model](admin.ModelAdmin[M]):
     """services.json and service definitions carry a data-version ETag: an edit must change it,
-    or clients holding the old document keep getting 304 Not Modified."""
+    or clients holding the old document keep getting 304 Not Modified. No case changed, so the
+    change scope is empty: nothing is recomputed."""
 
     def save_model(self, request: HttpRequest, obj: M, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
-        data_version_bump()
+        data_version_bump(ChangeScope())
 
     def delete_model(self, request: HttpRequest, obj: M) -> None:
         super().delete_model(request, obj)
-        data_version_bump()
+        data_version_bump(ChangeScope())
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[M]) -> None:
         super().delete_queryset(request, queryset)
-        data_version_bump()
+        data_version_bump(ChangeScope())
 
 
 @admin.register(ServiceAttribute)
