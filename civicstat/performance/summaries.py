@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from civicstat.lib.periods import period_of
-from civicstat.performance.models import Measure, MeasureValue, Status
+from civicstat.performance.models import Measure, MeasureTarget, MeasureValue, Status
 from civicstat.performance.scoring import composite
 
 # vega-embed and vega-tooltip would add <style> elements, which the site's CSP (style-src 'self')
@@ -75,11 +75,11 @@ class MeasureSummary:
                 "value": v.value,
                 "target": v.target,
                 "status": v.status,
-                "status_label": Status(v.status).label if v.status else "",
+                "status_label": Status(v.status).label if v.status in Status.values else "",
                 "score": v.score,
                 "numerator": v.numerator,
                 "denominator": v.denominator,
-                "computed_at": v.computed_at.isoformat(),
+                "computed_at": v.computed_at.isoformat() if v.computed_at else None,
             }  # fmt: skip
             for v in self.values
         ]
@@ -103,21 +103,45 @@ class GroupSummary:
 
 
 def summarise(measures: Iterable[Measure]) -> list[MeasureSummary]:
-    """Summaries of `measures`, reading all their values in one query."""
+    """Summaries of `measures`, reading all their values in one query and their targets in one
+    more. A target for a period with no value yet (a projection, such as Walton County's FY2026)
+    is listed as a period of its own, so the chart and the table show where the measure is
+    meant to go; it never counts as the latest value."""
     measures = list(measures)
+    by_id = {m.id: m for m in measures}
     by_measure: dict[int, list[MeasureValue]] = {m.id: [] for m in measures}
     for v in MeasureValue.objects.filter(measure__in=measures).order_by("period_start"):
         by_measure[v.measure_id].append(v)
+    targets = MeasureTarget.objects.filter(measure__in=measures)
+    for measure_id, start, target in targets.values_list("measure_id", "period_start", "value"):
+        if any(v.period_start == start for v in by_measure[measure_id]):
+            continue
+        m = by_id[measure_id]
+        by_measure[measure_id].append(MeasureValue(
+            measure=m, period_start=start, period_end=period_of(start, m.period,
+            m.fiscal_start).end, value=None, target=target, status=Status.NO_DATA,
+        ))  # fmt: skip
+    for values in by_measure.values():
+        values.sort(key=lambda v: v.period_start)
     return [MeasureSummary(m, by_measure[m.id]) for m in measures]
 
 
 def timeline_spec(summary: MeasureSummary, *, height: int = 260) -> dict[str, Any]:
-    """A Vega-Lite chart of the values, with the target as a dashed line and status colours."""
+    """A Vega-Lite chart of the values coloured by status, with the targets as a dashed line and
+    hollow points (a target alone for a period, such as a projection, still shows)."""
     m = summary.measure
-    statuses = [s for s in STATUS_COLOURS if s]
     data = [r for r in summary.rows() if r["value"] is not None or r["target"] is not None]
-    x = {"field": "start", "type": "temporal", "title": None}
+    if m.period in ("year", "quarter"):
+        # Few periods, named by the fiscal calendar ("FY2024", "Q1 FY2024"): a date axis would
+        # label them by calendar month.
+        x: dict[str, Any] = {"field": "period", "type": "ordinal", "title": None, "sort": None,
+                             "axis": {"labelAngle": 0}}  # fmt: skip
+    else:
+        x = {"field": "start", "type": "temporal", "title": None}
     y = {"field": "value", "type": "quantitative", "title": m.get_unit_display()}
+    tooltip = [{"field": "period"}, {"field": "value", "format": ",.2f"},
+               {"field": "target", "format": ",.2f"},
+               {"field": "status_label", "title": "Status"}]  # fmt: skip
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
         "description": f"{m.title}: values per {m.period} with the target",
@@ -125,17 +149,18 @@ def timeline_spec(summary: MeasureSummary, *, height: int = 260) -> dict[str, An
         "width": "container", "height": height,
         "data": {"values": data},
         "layer": [
-            {"mark": {"type": "line", "color": "#2d5a9e"}, "encoding": {
-                "x": x, "y": y}},
+            {"mark": {"type": "line", "color": "#2d5a9e"}, "encoding": {"x": x, "y": y}},
+            {"mark": {"type": "line", "strokeDash": [6, 4], "color": "#444"}, "encoding": {
+                "x": x, "y": {"field": "target", "type": "quantitative"}}},
+            {"mark": {"type": "point", "shape": "diamond", "size": 70, "color": "#444"},
+             "encoding": {"x": x, "y": {"field": "target", "type": "quantitative"},
+                          "tooltip": tooltip}},
             {"mark": {"type": "point", "filled": True, "size": 60}, "encoding": {
                 "x": x, "y": {"field": "value", "type": "quantitative"},
                 "color": {"field": "status_label", "type": "nominal", "title": "Status",
-                          "scale": {"domain": [Status(s).label for s in statuses],
-                                    "range": [STATUS_COLOURS[s] for s in statuses]}},
-                "tooltip": [{"field": "period"}, {"field": "value", "format": ",.2f"},
-                            {"field": "target"}, {"field": "status_label", "title": "Status"}]}},
-            {"mark": {"type": "line", "strokeDash": [6, 4], "color": "#444"}, "encoding": {
-                "x": x, "y": {"field": "target", "type": "quantitative"}}},
+                          "scale": {"domain": [Status(s).label for s in STATUS_COLOURS],
+                                    "range": list(STATUS_COLOURS.values())}},
+                "tooltip": tooltip}},
         ],
     }  # fmt: skip
 

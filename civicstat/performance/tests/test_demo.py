@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -12,6 +13,7 @@ from civicstat.cases.query import CaseFilter, cases
 from civicstat.lib.periods import period_of
 from civicstat.performance.demo import demo_measures_load
 from civicstat.performance.models import Measure, MeasureValue, PriorityArea
+from civicstat.performance.summaries import summarise, timeline_spec
 from civicstat.performance.walton import walton_import
 
 pytestmark = pytest.mark.django_db
@@ -89,3 +91,21 @@ def test_reimporting_the_demo_changes_nothing(demo: None) -> None:
     assert MeasureValue.objects.count() == before
     assert Measure.objects.count() == 10
     assert isinstance(before, int) and before > 100
+
+
+def test_walton_countys_projections_show_on_the_measure_page(client: Any, db: None) -> None:
+    """FY2025 and FY2026 have only projections: the chart's target line and the table reach
+    them, while the card still shows FY2024, the latest published value."""
+    walton_import()
+    grants = Measure.objects.get(slug__startswith="total-amount-of-grant-expenditures")
+    summary = summarise([grants])[0]
+    assert [(r["period"], r["value"], r["target"]) for r in summary.rows()] == [
+        ("FY2023", 10_400_000.0, None), ("FY2024", 10_100_000.0, None),
+        ("FY2025", None, 10_000_000.0), ("FY2026", None, 10_000_000.0),
+    ]  # fmt: skip
+    assert summary.latest_label == "FY2024"
+    chart = timeline_spec(summary)["data"]["values"]
+    assert [r["target"] for r in chart][-2:] == [10_000_000.0, 10_000_000.0]
+    page = client.get(f"/performance/measures/{grants.slug}/")
+    assert page.status_code == 200
+    assert "FY2026" in page.content.decode()
