@@ -215,13 +215,20 @@ def _chunks[T](items: Sequence[T], size: int | None) -> list[Sequence[T]]:
 
 
 def case_upsert(
-    *, layer: Layer, records: Sequence[CaseRecord], areas: PolygonIndex | None = None
+    *,
+    layer: Layer,
+    records: Sequence[CaseRecord],
+    areas: PolygonIndex | None = None,
+    deferred: bool = False,
 ) -> UpsertResult:
     """Create or update a batch of one layer's cases, with their areas, history and rollups.
 
     Re-sending an unchanged case changes nothing. A changed status becomes a `CaseEvent`
     (status changed, closed or reopened); a new case gets a `created` event carrying the status it
     arrived with. All of it commits together or not at all.
+
+    `deferred`: part of a bulk load (`civicstat.cases.bulkload`) that rebuilds the rollups and map
+    cells once at its end, so this batch neither updates them nor tells the apps of new data.
     """
     result = UpsertResult()
     if not records:
@@ -280,8 +287,9 @@ def case_upsert(
             ]  # fmt: skip
 
         columns = [_column(f) for f in (*_SOURCE_FIELDS, *_DERIVED_FIELDS)]
-        delta = RollupDelta()
-        cells = CellDelta()  # the map's per-cell counts, kept like the rollups
+        delta: RollupDelta | _Deferred = _Deferred() if deferred else RollupDelta()
+        # The map's per-cell counts, kept like the rollups.
+        cells: CellDelta | _Deferred = _Deferred() if deferred else CellDelta()
         events: list[tuple[Any, ...]] = []
         links: list[tuple[int, int]] = []
 
@@ -357,10 +365,24 @@ def case_upsert(
         result.events = len(events)
         delta.apply(adapt.day)
         cells.apply(cursor)
-        data_version_bump(
-            _scope(layer.id, [*new, *changed], [existing[r.external_id] for r in changed])
-        )
+        if not deferred:
+            data_version_bump(
+                _scope(layer.id, [*new, *changed], [existing[r.external_id] for r in changed])
+            )
     return result
+
+
+class _Deferred:
+    """Stands in for the rollup and map-cell deltas in a bulk load: it keeps nothing."""
+
+    def add_case(self, **_: Any) -> None:
+        pass
+
+    def count_stored(self, *_: Any, **__: Any) -> None:
+        pass
+
+    def apply(self, *_: Any) -> None:
+        pass
 
 
 def _scope(layer_id: int, records: list[CaseRecord], before: list[tuple[Any, ...]]) -> ChangeScope:

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
 
+from civicstat.cases import bulkload
 from civicstat.cases.models import Layer
 from civicstat.cases.records import CaseRecord, UpsertResult
 from civicstat.cases.services import (
@@ -63,13 +64,16 @@ def import_file(
     date_format: str | None = None,
     batch_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    bulk: bool | None = None,
 ) -> ImportRun:
     """Import every valid row of `path`; store each rejected row with its line and reason.
 
     Raises ProfileError before writing anything when the mapping does not fit the file. A database
     failure stops the import with the run marked failed; batches already committed stay, and
     importing the same file again picks up where it stopped (unchanged rows are skipped).
-    `progress(bytes_read, file_size)` is called after each batch.
+    `progress(bytes_read, file_size)` is called after each batch. `bulk`: build the rollups once
+    at the end instead of batch by batch (`civicstat.cases.bulkload`); by default only into a
+    database that holds no cases yet.
     """
     reader = RowReader(path, profile)
     try:
@@ -86,6 +90,11 @@ def import_file(
         resolve = _Resolver(profile, layers)
         id_column = header.index(profile.columns["external_id"])
         areas = area_index()
+        bulkload.catch_up()  # a bulk load stopped half-way left the rollups stale
+        if bulk is None:
+            bulk = bulkload.should_defer()
+        if bulk:
+            bulkload.defer()
         run = ImportRun.objects.create(profile=profile.name, file_name=path.name)
         size = batch_size or settings.INGEST_BATCH_SIZE
         pending: defaultdict[str, list[Normalized]] = defaultdict(list)
@@ -96,7 +105,8 @@ def import_file(
         def flush() -> None:
             for slug, batch in pending.items():
                 records = resolve.records(slug, batch)
-                total.add(case_upsert(layer=layers[slug], records=records, areas=areas))
+                total.add(case_upsert(layer=layers[slug], records=records, areas=areas,
+                                      deferred=bool(bulk)))  # fmt: skip
             pending.clear()
             RejectedRow.objects.bulk_create(rejects)
             run.rows_read, run.rejected = count, run.rejected + len(rejects)
@@ -122,6 +132,8 @@ def import_file(
                 if count % size == 0:
                     flush()
             flush()
+            if bulk:
+                bulkload.catch_up()
         except DatabaseError as exc:
             run.state, run.error = ImportRun.State.FAILED, f"database error: {exc}"
         else:

@@ -274,6 +274,8 @@ class DataVersion(models.Model):
 
     version = models.BigIntegerField(default=0)
     changed_at = models.DateTimeField(auto_now=True)
+    # Set while a bulk load writes cases without their rollups (`civicstat.cases.bulkload`).
+    rollups_stale = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"data version {self.version}"

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from civicstat.cases import bulkload
 from civicstat.cases.rollups import rebuild
 
 
@@ -14,6 +15,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.perf_counter()
         counts, closes = rebuild()
+        if bulkload.is_stale():  # a stopped bulk load: the map's cells need rebuilding too
+            bulkload.catch_up()
         self.stdout.write(
             f"Rebuilt {counts:,} daily count rows and {closes:,} close-time rows "
             f"in {time.perf_counter() - started:.1f} s."

@@ -1,0 +1,48 @@
+"""Bulk loads: a first import writes cases only, then builds the rollups once from them.
+
+Keeping the rollups and the map's cell counts current batch by batch costs more than writing the
+cases themselves (each case touches about six rollup rows). When the database holds no cases
+yet, the importer writes every batch with `case_upsert(deferred=True)` and then calls
+`catch_up()`, which rebuilds both with one `INSERT … SELECT … GROUP BY` each. The rollups are
+marked stale in the database before the first batch, so a load that is stopped half-way (a crash,
+a killed process) is caught up by the next import or by `manage.py rebuild_rollups`.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from civicstat.cases.models import Case, DataVersion
+
+
+def should_defer() -> bool:
+    """Whether an import should load in bulk: only into a database without cases, where a
+    rebuild reads nothing but what the import itself wrote."""
+    return not Case.objects.exists()
+
+
+def defer() -> None:
+    """Mark the rollups stale, committed before any deferred batch is written."""
+    if not DataVersion.objects.filter(pk=1).update(rollups_stale=True):
+        DataVersion.objects.create(pk=1, version=0, rollups_stale=True)
+
+
+def is_stale() -> bool:
+    return DataVersion.objects.filter(pk=1, rollups_stale=True).exists()
+
+
+def catch_up(*, force: bool = False) -> bool:
+    """Rebuild the rollups and map cells if a bulk load left them stale (or `force`); tell the apps
+    that the data changed. Returns whether it rebuilt."""
+    from civicstat.cases import rollups
+    from civicstat.cases.services import data_version_bump
+    from civicstat.maps import cells
+
+    if not (force or is_stale()):
+        return False
+    with transaction.atomic():
+        rollups.rebuild()
+        cells.rebuild()
+        DataVersion.objects.filter(pk=1).update(rollups_stale=False)
+        data_version_bump()
+    return True

@@ -1,0 +1,87 @@
+"""A first import loads in bulk and builds the rollups once: the same figures as batch by batch,
+and a bulk load stopped half-way is caught up by the next import."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import DatabaseError
+
+from civicstat.cases import bulkload
+from civicstat.cases.models import Case, DailyCaseCount, DailyCloseTime
+from civicstat.cases.services import data_version
+from civicstat.ingest import importer
+from civicstat.ingest.models import ImportRun
+from civicstat.ingest.tests.helpers import run_import
+from civicstat.maps.models import MapCell
+
+pytestmark = pytest.mark.django_db
+
+
+def figures() -> tuple[set[tuple[Any, ...]], ...]:
+    counts = set(DailyCaseCount.objects.values_list(
+        "day", "layer_id", "service_id", "department_id", "area_id", "status_group", "opened",
+        "closed"))  # fmt: skip
+    closes = set(DailyCloseTime.objects.values_list(
+        "day", "layer_id", "service_id", "department_id", "area_id", "bucket", "count"
+    ))  # fmt: skip
+    cells = {(r.res, r.cell, r.layer_id, r.service_id, r.department_id, r.status_group, r.count,
+              round(r.sum_lat, 6), round(r.sum_lon, 6)) for r in MapCell.objects.all()}  # fmt: skip
+    return counts, closes, cells
+
+
+def forget_everything() -> None:
+    Case.objects.all().delete()
+    for model in (DailyCaseCount, DailyCloseTime, MapCell):
+        model.objects.all().delete()
+
+
+@pytest.fixture
+def sample(data_dir):
+    return data_dir / "kansas-city" / "kcmo311_sample_10k.csv.gz"
+
+
+def test_a_bulk_load_ends_with_the_figures_batch_by_batch_would_give(sample, kc_areas):
+    run_import(sample, bulk=False, batch_size=2000)
+    kept = figures()
+    assert all(kept)
+    forget_everything()
+    assert bulkload.should_defer()  # an empty database loads in bulk by default
+    version = data_version()
+    run = run_import(sample, batch_size=2000)
+    assert (run.state, run.created) == (ImportRun.State.DONE, 10_000)
+    assert figures() == kept
+    assert not bulkload.is_stale()
+    assert data_version() > version  # pages and measures learn of the new data
+
+
+def test_a_bulk_load_stopped_half_way_is_caught_up_by_the_next_import(
+    sample, kc_areas, monkeypatch
+):
+    """The database fails once 4,000 cases are in: those stay, the rollups are marked stale, and
+    the next import rebuilds them before it writes anything."""
+    real = importer.case_upsert
+    written = {"cases": 0}
+
+    def failing(**kwargs: Any) -> Any:
+        if written["cases"] >= 4000:
+            raise DatabaseError("disk I/O error")
+        result = real(**kwargs)
+        written["cases"] += result.created
+        return result
+
+    monkeypatch.setattr(importer, "case_upsert", failing)
+    run = run_import(sample, batch_size=2000)
+    assert run.state == ImportRun.State.FAILED and "disk I/O error" in run.error
+    assert Case.objects.count() == written["cases"] >= 4000
+    assert bulkload.is_stale()
+    assert not DailyCaseCount.objects.exists()  # nothing counted the written cases yet
+
+    monkeypatch.setattr(importer, "case_upsert", real)
+    again = run_import(sample, batch_size=2000)  # not empty any more: batch by batch
+    assert again.state == ImportRun.State.DONE
+    assert (again.created, again.unchanged) == (10_000 - written["cases"], written["cases"])
+    assert not bulkload.is_stale()
+    total = sum(DailyCaseCount.objects.filter(area_id=0).values_list("opened", flat=True))
+    assert total == 10_000
