@@ -73,11 +73,16 @@ class DailyCloseTime(models.Model):
         return f"{self.day}: {self.count} closed in bucket {self.bucket}"
 
 
-# The month tables are read for whole histories and long windows: always one area (0 = all) and a
-# month range, then any of layer, service, department, status group. Their unique key (needed for
-# the upsert) leads with (area, month), which serves every read; no other index, since each one
-# costs every import.
-_MONTH_KEY = ("area_id", "month", "layer_id", "service_id", "department_id")
+# The month tables are read for whole histories and long windows: one area (0 = all), usually every
+# month, and a service group, a department, a layer or nothing. The unique key (which the upsert
+# needs anyway) leads with (area, service), so a service filter seeks its services. One covering
+# index leads with (area, department) and holds every column a read uses, so SQLite answers a
+# department filter by seeking it, and a layer-wide or all-departments read by scanning the area's
+# index entries, without visiting the table (a department's close-time histogram over 13 years at
+# 1 M cases: 133 ms through the key, 9 ms through this index). No other index: each one is paid
+# for on every import.
+_MONTH_KEY = ("area_id", "service_id", "month", "layer_id", "department_id")
+_MONTH_COVER = ("area_id", "department_id", "month", "layer_id", "service_id")
 
 
 class MonthlyCaseCount(models.Model):
@@ -96,6 +101,12 @@ class MonthlyCaseCount(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=[*_MONTH_KEY, "status_group"], name="monthly_case_count_unique"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=[*_MONTH_COVER, "status_group", "opened", "closed"],
+                name="monthly_case_count_cover",
             )
         ]
 
@@ -119,6 +130,9 @@ class MonthlyCloseTime(models.Model):
             models.UniqueConstraint(
                 fields=[*_MONTH_KEY, "bucket"], name="monthly_close_time_unique"
             )
+        ]
+        indexes = [
+            models.Index(fields=[*_MONTH_COVER, "bucket", "count"], name="monthly_close_time_cover")
         ]
 
     def __str__(self) -> str:
