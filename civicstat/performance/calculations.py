@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from django.db.models import Count, FloatField, Max, Sum
+from django.db.models import Count, FloatField, Max, Q, Sum
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -24,7 +24,7 @@ from django.utils import timezone
 from civicstat.cases.models import Case, DailyCaseCount, DailyCloseTime, Service
 from civicstat.cases.query import CaseFilter, FilterError, cases, parse_filters, rollup_parts
 from civicstat.lib.periods import Period, period_of, periods_between
-from civicstat.lib.quantiles import bucket_bounds, median
+from civicstat.lib.quantiles import MAX_BUCKET, bucket_bounds, median
 from civicstat.performance.models import Calculation, Measure, Unit
 
 DAY = 86400.0
@@ -150,37 +150,43 @@ def within_limit(bucket: int, seconds: float) -> bool:
     return bucket_bounds(bucket)[1] <= seconds
 
 
+def last_bucket_within(seconds: float) -> int:
+    """The last bucket `within_limit` of `seconds` (-1 if none): the buckets within are 0..it."""
+    last = -1
+    while last < MAX_BUCKET and within_limit(last + 1, seconds):
+        last += 1
+    return last
+
+
 def _closed_within(
     measure: Measure, f: CaseFilter, periods: list[Period], index: Callable[[date], int]
 ) -> list[Point]:
     within = [0] * len(periods)
     total = [0] * len(periods)
-    limits: dict[int, float] = {}
-    if not measure.target_days:
+    # Bucket edges grow with the bucket number, so "within the limit" is "bucket <= the limit's
+    # last bucket", and the database sums both sides per period: a few rows per period come back,
+    # not one per bucket. One query per distinct limit (and part).
+    groups: list[tuple[int, list[int] | None]]  # (last bucket within, services or None: all)
+    if measure.target_days:
+        groups = [(last_bucket_within(float(measure.target_days) * DAY), None)]
+    else:
         # Each service against its own target; services without one are left out of both sides.
-        limits = {
-            s: float(days or 0) * DAY
-            for s, days in Service.objects.filter(target_days__isnull=False).values_list(
-                "id", "target_days"
-            )
-        }
-    fixed = float(measure.target_days or 0) * DAY
+        by_days: defaultdict[int, list[int]] = defaultdict(list)
+        for service_id, days in Service.objects.filter(target_days__isnull=False).values_list(
+            "id", "target_days"
+        ):
+            by_days[days or 0].append(service_id)
+        groups = [(last_bucket_within(float(d) * DAY), ids) for d, ids in by_days.items()]
     for rows in _parts(f, periods, DailyCloseTime):
-        if measure.target_days:
-            grouped = rows.values("day", "bucket").annotate(n=Sum("count")).order_by()
-        else:
-            grouped = (
-                rows.filter(service_id__in=list(limits))
-                .values("day", "service_id", "bucket")
-                .annotate(n=Sum("count"))
-                .order_by()
+        for last, services in groups:
+            chosen = rows if services is None else rows.filter(service_id__in=services)
+            grouped = chosen.values_list("day").annotate(
+                n=Sum("count"), w=Sum("count", filter=Q(bucket__lte=last))
             )
-        for row in grouped:
-            i = index(row["day"])
-            total[i] += row["n"]
-            limit = fixed or limits[row["service_id"]]
-            if within_limit(row["bucket"], limit):
-                within[i] += row["n"]
+            for day, n, w in grouped.order_by():
+                i = index(day)
+                total[i] += n
+                within[i] += w or 0
     return [
         Point(p, 100.0 * w / t if t else None, float(w), float(t))
         for p, w, t in zip(periods, within, total, strict=True)
@@ -190,8 +196,8 @@ def _closed_within(
 def _median_days(f: CaseFilter, periods: list[Period], index: Callable[[date], int]) -> list[Point]:
     histograms: list[dict[int, int]] = [defaultdict(int) for _ in periods]
     for part in _parts(f, periods, DailyCloseTime):
-        for row in part.values("day", "bucket").annotate(n=Sum("count")).order_by():
-            histograms[index(row["day"])][row["bucket"]] += row["n"]
+        for day, bucket, n in part.values_list("day", "bucket").annotate(n=Sum("count")).order_by():
+            histograms[index(day)][bucket] += n
     out = []
     for p, counts in zip(periods, histograms, strict=True):
         seconds = median(counts)

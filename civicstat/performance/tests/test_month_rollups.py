@@ -11,8 +11,9 @@ from django.db.models import Count
 
 from civicstat.cases.models import DailyCaseCount, Service
 from civicstat.cases.query import CaseFilter, rollup_rows
+from civicstat.lib.quantiles import MAX_BUCKET
 from civicstat.performance import calculations
-from civicstat.performance.calculations import compute
+from civicstat.performance.calculations import DAY, compute, last_bucket_within, within_limit
 from civicstat.performance.tests.factories import a_measure
 
 pytestmark = pytest.mark.django_db
@@ -55,3 +56,11 @@ def test_every_rollup_calculation_gives_the_same_values_from_months_as_from_days
     from_days = [compute(m) for m in measures]
     assert from_months == from_days
     assert all(any(p.value for p in points) for points in from_months)
+
+
+@pytest.mark.parametrize("days", [0, 1, 7, 14, 30, 60, 365])
+def test_the_buckets_within_a_limit_are_those_up_to_its_last_bucket(days):
+    last = last_bucket_within(days * DAY)
+    assert [within_limit(b, days * DAY) for b in range(MAX_BUCKET + 1)] == [
+        b <= last for b in range(MAX_BUCKET + 1)
+    ]
