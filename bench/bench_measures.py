@@ -36,12 +36,13 @@ day rows, 761 k month rows: a month of one service spreads over as many 2 %-wide
 cases), so medians and layer-wide "% closed within" still read hundreds of thousands of index
 entries, and SQLite, having no `ANALYZE` statistics, scans the area's covering index for a service
 group rather than seeking its services in the unique key (34 ms instead of 126 ms for the water
-leak median's query when forced). "% closed within" sums within and total per period in the
-database; medians fetch one row per period and bucket. What would meet the goal for those: a
-coarser close-time grain for whole histories (year or all time), or `ANALYZE` after imports. The
-largest difference column compares each answer with the exact one: counts and rates are identical;
-"% closed within" differs by the cases within 2 % under the limit (the histogram bucket edge);
-medians by less than 2 %."""
+leak median's query when forced; after `ANALYZE` of the month tables the water-leak median took
+155 ms instead of 264 ms and animal-control counts 8 ms instead of 23 ms). "% closed within" sums
+within and total per period in the database; medians fetch one row per period and bucket. What
+would meet the goal for those: a coarser close-time grain for whole histories (year or all time),
+and `ANALYZE` (or `PRAGMA optimize`) after imports. The largest difference column compares each
+answer with the exact one: counts and rates are identical; "% closed within" differs by the cases
+within 2 % under the limit (the histogram bucket edge); medians by less than 2 %."""
 BEGIN, END = "<!-- bench-measures -->", "<!-- /bench-measures -->"
 
 

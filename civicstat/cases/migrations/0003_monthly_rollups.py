@@ -102,10 +102,10 @@ class Migration(migrations.Migration):
                         fields=[
                             "area_id",
                             "department_id",
+                            "bucket",
                             "month",
                             "layer_id",
                             "service_id",
-                            "bucket",
                             "count",
                         ],
                         name="monthly_close_time_cover",

@@ -75,14 +75,15 @@ class DailyCloseTime(models.Model):
 
 # The month tables are read for whole histories and long windows: one area (0 = all), usually every
 # month, and a service group, a department, a layer or nothing. The unique key (which the upsert
-# needs anyway) leads with (area, service), so a service filter seeks its services. One covering
-# index leads with (area, department) and holds every column a read uses, so SQLite answers a
-# department filter by seeking it, and a layer-wide or all-departments read by scanning the area's
-# index entries, without visiting the table (a department's close-time histogram over 13 years at
-# 1 M cases: 133 ms through the key, 9 ms through this index). No other index: each one is paid
-# for on every import.
+# needs anyway) leads with (area, service), so a service filter can seek its services. One covering
+# index per table leads with (area, department) and holds every column a read uses, so a department
+# filter seeks and a layer-wide or all-departments read scans the area's index entries without
+# visiting the table (a department's close-time histogram over 13 years at 1 M cases: 133 ms
+# through the key, 9 ms through a covering index). The close-time one puts bucket before month:
+# the department comparison groups by (department, bucket) and then reads it in order instead of
+# sorting 761 k rows (570 ms → 154 ms at 1 M cases; a department's "% closed within" per month
+# goes from 36 to 109 ms). No other index: each one is paid for on every import.
 _MONTH_KEY = ("area_id", "service_id", "month", "layer_id", "department_id")
-_MONTH_COVER = ("area_id", "department_id", "month", "layer_id", "service_id")
 
 
 class MonthlyCaseCount(models.Model):
@@ -105,7 +106,10 @@ class MonthlyCaseCount(models.Model):
         ]
         indexes = [
             models.Index(
-                fields=[*_MONTH_COVER, "status_group", "opened", "closed"],
+                fields=[
+                    *("area_id", "department_id", "month", "layer_id", "service_id"),
+                    *("status_group", "opened", "closed"),
+                ],
                 name="monthly_case_count_cover",
             )
         ]
@@ -132,7 +136,13 @@ class MonthlyCloseTime(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=[*_MONTH_COVER, "bucket", "count"], name="monthly_close_time_cover")
+            models.Index(
+                fields=[
+                    *("area_id", "department_id", "bucket", "month", "layer_id", "service_id"),
+                    "count",
+                ],
+                name="monthly_close_time_cover",
+            )
         ]
 
     def __str__(self) -> str:
