@@ -2,7 +2,8 @@
 
 Ingest adds each case's contributions (and takes away the old ones of a case that changed) in the
 same transaction as the case itself, so the rollups never disagree with the cases they summarise.
-`rebuild()` recomputes them with plain SQL over the cases table; a test proves both agree.
+The month tables get the same deltas, summed by month. `rebuild()` recomputes the day tables with
+plain SQL over the cases table and the month tables from them; a test proves both ways agree.
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ from typing import Any
 from django.db import connection, transaction
 
 from civicstat.cases.bulk import insert_rows
-from civicstat.cases.models import CaseArea, DailyCaseCount, DailyCloseTime
+from civicstat.cases.models import (
+    CaseArea,
+    DailyCaseCount,
+    DailyCloseTime,
+    MonthlyCaseCount,
+    MonthlyCloseTime,
+)
 from civicstat.cases.models.core import Case
 
 CountKey = tuple[date, int, int, int, int, str]  # day, layer, service, department, area, group
@@ -57,56 +64,59 @@ class RollupDelta:
                     self.close_times[ckey] += sign
 
     def apply(self, day: Callable[[date], object] = connection.ops.adapt_datefield_value) -> None:
-        """Upsert the deltas; drop rows that fell to zero so rollups equal a rebuild exactly."""
-        counts: list[Any] = [(*k, v[0], v[1]) for k, v in self.counts.items() if v[0] or v[1]]
-        closes: list[Any] = [(*k, v) for k, v in self.close_times.items() if v]
+        """Upsert the deltas into the day and month tables; drop rows that fell to zero so the
+        rollups equal a rebuild exactly."""
+        months: defaultdict[CountKey, list[int]] = defaultdict(lambda: [0, 0])
+        for k, v in self.counts.items():
+            pair = months[(k[0].replace(day=1), *k[1:])]
+            pair[0] += v[0]
+            pair[1] += v[1]
+        month_closes: defaultdict[CloseKey, int] = defaultdict(int)
+        for ck, n in self.close_times.items():
+            month_closes[(ck[0].replace(day=1), *ck[1:])] += n
+        count_rows: dict[type[Any], list[Any]] = {
+            DailyCaseCount: [(*k, v[0], v[1]) for k, v in self.counts.items() if v[0] or v[1]],
+            MonthlyCaseCount: [(*k, v[0], v[1]) for k, v in months.items() if v[0] or v[1]],
+        }
+        close_rows: dict[type[Any], list[Any]] = {
+            DailyCloseTime: [(*k, v) for k, v in self.close_times.items() if v],
+            MonthlyCloseTime: [(*k, v) for k, v in month_closes.items() if v],
+        }
         with connection.cursor() as cursor:
-            if counts:
-                table = DailyCaseCount._meta.db_table
-                insert_rows(
-                    cursor,
-                    table,
-                    [*_DIMS, "status_group", "opened", "closed"],
-                    _rows(counts, day),
-                    f"ON CONFLICT ({', '.join(_DIMS)}, status_group) DO UPDATE SET"
-                    f" opened = {table}.opened + excluded.opened,"
-                    f" closed = {table}.closed + excluded.closed",
-                )
-                gone = [r[:6] for r in counts if r[6] < 0 or r[7] < 0]
-                if gone:
-                    cursor.executemany(
-                        f"DELETE FROM {table} WHERE day = %s AND layer_id = %s AND service_id = %s"
-                        " AND department_id = %s AND area_id = %s AND status_group = %s"
-                        " AND opened = 0 AND closed = 0",
-                        _rows(gone, day),
-                    )
-            if closes:
-                table = DailyCloseTime._meta.db_table
-                insert_rows(
-                    cursor,
-                    table,
-                    [*_DIMS, "bucket", "count"],
-                    _rows(closes, day),
-                    f"ON CONFLICT ({', '.join(_DIMS)}, bucket) DO UPDATE SET"
-                    f" count = {table}.count + excluded.count",
-                )
-                gone_c = [r[:6] for r in closes if r[6] < 0]
-                if gone_c:
-                    cursor.executemany(
-                        f"DELETE FROM {table} WHERE day = %s AND layer_id = %s AND service_id = %s"
-                        " AND department_id = %s AND area_id = %s AND bucket = %s AND count = 0",
-                        _rows(gone_c, day),
-                    )
+            for model, rows in count_rows.items():
+                _upsert(cursor, model, "status_group", ("opened", "closed"), _rows(rows, day))
+            for model, closes in close_rows.items():
+                _upsert(cursor, model, "bucket", ("count",), _rows(closes, day))
         self.counts.clear()
         self.close_times.clear()
+
+
+def _upsert(
+    cursor: Any, model: type[Any], last: str, sums: tuple[str, ...], rows: list[Any]
+) -> None:
+    """Add `rows` (the key: day or month, the dimensions, `last`; then `sums`) to `model`'s rows,
+    and delete the rows a negative delta took to zero."""
+    if not rows:
+        return
+    table = model._meta.db_table
+    key = ["month" if model in (MonthlyCaseCount, MonthlyCloseTime) else "day", *_DIMS[1:], last]
+    added = ", ".join(f"{s} = {table}.{s} + excluded.{s}" for s in sums)
+    insert_rows(cursor, table, [*key, *sums], rows,
+                f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {added}")  # fmt: skip
+    gone = [r[: len(key)] for r in rows if any(v < 0 for v in r[len(key) :])]
+    if gone:
+        match = " AND ".join(f"{k} = %s" for k in key)
+        zero = " AND ".join(f"{s} = 0" for s in sums)
+        cursor.executemany(f"DELETE FROM {table} WHERE {match} AND {zero}", gone)
 
 
 def _rows(rows: list[Any], day: Callable[[date], object]) -> list[Any]:
     return [(day(r[0]), *r[1:]) for r in rows]
 
 
-def rebuild() -> tuple[int, int]:
-    """Recompute both rollup tables from the cases table alone. Returns their row counts."""
+def rebuild() -> tuple[int, int, int, int]:
+    """Recompute every rollup table from the cases table alone. Returns their row counts: day
+    counts, day close times, month counts, month close times."""
     case = Case._meta.db_table
     link = CaseArea._meta.db_table
     dims = (
@@ -132,12 +142,14 @@ def rebuild() -> tuple[int, int]:
             f"SELECT c.closed_day AS day, {head}, c.close_bucket AS b {src}"
             " WHERE c.close_bucket IS NOT NULL"
         )
-    columns = "day, layer_id, service_id, department_id, area_id"
-    counts_table = DailyCaseCount._meta.db_table
-    close_table = DailyCloseTime._meta.db_table
+    dimensions = "layer_id, service_id, department_id, area_id"
+    columns = f"day, {dimensions}"
+    counts_table, close_table = DailyCaseCount._meta.db_table, DailyCloseTime._meta.db_table
+    month_counts, month_closes = MonthlyCaseCount._meta.db_table, MonthlyCloseTime._meta.db_table
+    month = _first_of_month("day")
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {counts_table}")
-        cursor.execute(f"DELETE FROM {close_table}")
+        for table in (counts_table, close_table, month_counts, month_closes):
+            cursor.execute(f"DELETE FROM {table}")
         cursor.execute(
             f"INSERT INTO {counts_table} ({columns}, status_group, opened, closed)"
             f" SELECT {columns}, g, SUM(o), SUM(x) FROM ({' UNION ALL '.join(counted)}) AS parts"
@@ -148,4 +160,24 @@ def rebuild() -> tuple[int, int]:
             f" SELECT {columns}, b, COUNT(*) FROM ({' UNION ALL '.join(timed)}) AS parts"
             f" GROUP BY {columns}, b"
         )
-    return DailyCaseCount.objects.count(), DailyCloseTime.objects.count()
+        # A month's rows are its days' rows summed: the day tables were just rebuilt from cases.
+        cursor.execute(
+            f"INSERT INTO {month_counts} (month, {dimensions}, status_group, opened, closed)"
+            f" SELECT {month}, {dimensions}, status_group, SUM(opened), SUM(closed)"
+            f" FROM {counts_table} GROUP BY {month}, {dimensions}, status_group"
+        )
+        cursor.execute(
+            f"INSERT INTO {month_closes} (month, {dimensions}, bucket, count)"
+            f" SELECT {month}, {dimensions}, bucket, SUM(count)"
+            f" FROM {close_table} GROUP BY {month}, {dimensions}, bucket"
+        )
+    models = (DailyCaseCount, DailyCloseTime, MonthlyCaseCount, MonthlyCloseTime)
+    day_counts, day_closes, month_count_rows, month_close_rows = (m.objects.count() for m in models)
+    return day_counts, day_closes, month_count_rows, month_close_rows
+
+
+def _first_of_month(column: str) -> str:
+    """SQL for the first day of `column`'s month, as the engine stores a date."""
+    if connection.vendor == "sqlite":
+        return f"substr({column}, 1, 8) || '01'"  # dates are ISO text: YYYY-MM-DD
+    return f"CAST(date_trunc('month', {column}) AS date)"

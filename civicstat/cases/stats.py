@@ -1,4 +1,5 @@
-"""Figures read from the rollups: what pages show without scanning cases."""
+"""Figures read from the rollups (whole months from the month tables): what pages show without
+scanning cases."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 from django.db.models import Sum
 
 from civicstat.cases.models import DailyCaseCount, DailyCloseTime, Layer
-from civicstat.cases.query import CaseFilter, rollup_rows
+from civicstat.cases.query import CaseFilter, rollup_parts
 from civicstat.lib.quantiles import median
 
 
@@ -24,15 +25,12 @@ class LayerTotals:
 
 def layer_totals(f: CaseFilter | None = None) -> list[LayerTotals]:
     """Cases per layer, open and closed now, for the layers that have any or are configured."""
-    rows = (
-        rollup_rows(f or CaseFilter())
-        .values("layer_id", "status_group")
-        .annotate(n=Sum("opened"))
-        .order_by()
-    )
     by_layer: dict[int, dict[str, int]] = {}
-    for row in rows:
-        by_layer.setdefault(row["layer_id"], {})[row["status_group"]] = row["n"]
+    for part in rollup_parts(f or CaseFilter()):
+        rows = part.values_list("layer_id", "status_group").annotate(n=Sum("opened")).order_by()
+        for layer_id, group, n in rows:
+            counts = by_layer.setdefault(layer_id, {})
+            counts[group] = counts.get(group, 0) + n
     return [
         LayerTotals(
             layer,
@@ -45,17 +43,17 @@ def layer_totals(f: CaseFilter | None = None) -> list[LayerTotals]:
 
 def median_days_to_close(f: CaseFilter) -> float | None:
     """Median days from opened to closed of the cases `f` selects that closed, from histograms."""
-    counts = {
-        row["bucket"]: row["n"]
-        for row in rollup_rows(f, DailyCloseTime)
-        .values("bucket")
-        .annotate(n=Sum("count"))
-        .order_by()
-    }
+    counts: dict[int, int] = {}
+    for part in rollup_parts(f, DailyCloseTime):
+        for bucket, n in part.values_list("bucket").annotate(n=Sum("count")).order_by():
+            counts[bucket] = counts.get(bucket, 0) + n
     seconds = median(counts)
     return None if seconds is None else seconds / 86400
 
 
 def opened_closed(f: CaseFilter) -> tuple[int, int]:
-    agg = rollup_rows(f, DailyCaseCount).aggregate(o=Sum("opened"), c=Sum("closed"))
-    return agg["o"] or 0, agg["c"] or 0
+    opened = closed = 0
+    for part in rollup_parts(f, DailyCaseCount):
+        agg = part.aggregate(o=Sum("opened"), c=Sum("closed"))
+        opened, closed = opened + (agg["o"] or 0), closed + (agg["c"] or 0)
+    return opened, closed

@@ -110,3 +110,40 @@ def fiscal_year_period(fiscal_year: int, fiscal_start_month: int = 1) -> Period:
     _check("year", fiscal_start_month)
     year = fiscal_year if fiscal_start_month == 1 else fiscal_year - 1
     return period_of(date(year, fiscal_start_month, 1), "year", fiscal_start_month)
+
+
+@dataclass(frozen=True)
+class MonthSplit:
+    """A span of days cut into whole months and the partial months at either end.
+
+    `months` is (first day of the first whole month, first day of the last whole month), either
+    end None when the span is open on that side, or None when no whole month fits; `days` are the
+    inclusive (first, last) spans left over.
+    """
+
+    months: tuple[date | None, date | None] | None
+    days: tuple[tuple[date | None, date | None], ...]
+
+
+def month_split(first: date | None, last: date | None) -> MonthSplit:
+    """`first`..`last` (inclusive; None = unbounded) as whole months plus the days around them."""
+    if first is not None and last is not None and first > last:
+        return MonthSplit(None, ((first, last),))
+    whole_from = first
+    if first is not None and first.day != 1:
+        whole_from = _add_months(first.year, first.month, 1)
+    whole_to = last
+    if last is not None:
+        whole_to = last.replace(day=1)
+        if (last + timedelta(days=1)).day != 1:  # `last` does not end its month
+            whole_to = _add_months(last.year, last.month, -1)
+    if whole_from is not None and whole_to is not None and whole_from > whole_to:
+        return MonthSplit(None, ((first, last),))
+    days: list[tuple[date | None, date | None]] = []
+    if first is not None and whole_from is not None and first < whole_from:
+        days.append((first, whole_from - timedelta(days=1)))
+    if last is not None and whole_to is not None:
+        after = _add_months(whole_to.year, whole_to.month, 1)
+        if after <= last:
+            days.append((after, last))
+    return MonthSplit((whole_from, whole_to), tuple(days))

@@ -1,4 +1,5 @@
-"""Department figures for the comparison page, read from the rollups only.
+"""Department figures for the comparison page, read from the rollups only: whole months of a window
+from the month tables, its partial months (and weekly trends) from the day tables.
 
 Fair by construction: medians (from close-time histograms), not means; the share closed within the
 service's own target; and a department with fewer cases than `DEPARTMENT_MIN_VOLUME` in the period
@@ -12,11 +13,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db.models import Max, Q, Sum
+from django.db.models import Max, Sum
 from django.utils import timezone
 
 from civicstat.cases.models import DailyCloseTime, Department, Service, StatusGroup
-from civicstat.cases.query import CaseFilter, rollup_rows
+from civicstat.cases.query import CaseFilter, rollup_parts, rollup_rows
 from civicstat.lib.periods import KINDS as PERIOD_KINDS
 from civicstat.lib.periods import period_of, periods_between
 from civicstat.lib.quantiles import bucket_bounds, median
@@ -110,42 +111,53 @@ def compare(
         return rows.setdefault(key, Figures(key, "(none)" if key == 0 else f"#{key}"))
 
     in_window = replace(base, requested_from=window.start, requested_to=window.end)
-    for r in (
-        rollup_rows(in_window).values(by).annotate(o=Sum("opened"), c=Sum("closed")).order_by()
-    ):
-        row(r[by]).opened, row(r[by]).resolved = r["o"] or 0, r["c"] or 0
+    for part in rollup_parts(in_window):
+        for r in part.values(by).annotate(o=Sum("opened"), c=Sum("closed")).order_by():
+            row(r[by]).opened += r["o"] or 0
+            row(r[by]).resolved += r["c"] or 0
     if previous := window.previous:
         before = replace(base, requested_from=previous.start, requested_to=previous.end)
-        for r in rollup_rows(before).values(by).annotate(c=Sum("closed")).order_by():
-            row(r[by]).previous_resolved = r["c"] or 0
+        for part in rollup_parts(before):
+            for r in part.values(by).annotate(c=Sum("closed")).order_by():
+                row(r[by]).previous_resolved += r["c"] or 0
 
+    # The backlog by age: each age a span of opening days, so whole months of it come from the
+    # month table (a month row cannot be split at a cut-off day).
     today = timezone.localdate()
     ages = {
-        "under_30": Q(day__gt=today - timedelta(days=30)),
-        "30_90": Q(day__lte=today - timedelta(days=30), day__gt=today - timedelta(days=90)),
-        "over_90": Q(day__lte=today - timedelta(days=90)),
+        "under_30": (today - timedelta(days=29), None),
+        "30_90": (today - timedelta(days=89), today - timedelta(days=30)),
+        "over_90": (None, today - timedelta(days=90)),
     }
-    open_now = rollup_rows(replace(base, status_group=StatusGroup.OPEN))
-    aged = open_now.values(by).annotate(
-        **{k: Sum("opened", filter=q) for k, q in ages.items()}
-    ).order_by()  # fmt: skip
-    for r in aged:
-        row(r[by]).backlog = {k: r[k] or 0 for k in ages}
+    for age, (first, last) in ages.items():
+        if base.requested_from and (first is None or first < base.requested_from):
+            first = base.requested_from
+        if base.requested_to and (last is None or last > base.requested_to):
+            last = base.requested_to
+        if first and last and first > last:
+            continue
+        aged = replace(base, status_group=StatusGroup.OPEN, requested_from=first, requested_to=last)
+        for part in rollup_parts(aged):
+            for r in part.values(by).annotate(n=Sum("opened")).order_by():
+                row(r[by]).backlog[age] += r["n"] or 0
 
     histograms: defaultdict[int, defaultdict[int, int]] = defaultdict(lambda: defaultdict(int))
-    per_service: defaultdict[tuple[int, int], dict[int, int]] = defaultdict(dict)
-    closes = (
-        rollup_rows(in_window, DailyCloseTime)
-        .values(by, "service_id", "bucket").annotate(n=Sum("count")).order_by()
-    )  # fmt: skip
-    for r in closes:
-        histograms[r[by]][r["bucket"]] += r["n"]
-        per_service[(r[by], r["service_id"])][r["bucket"]] = r["n"]
+    per_service: defaultdict[tuple[int, int], defaultdict[int, int]] = defaultdict(
+        lambda: defaultdict(int)
+    )
     targets: dict[int, int] = {
         sid: days
         for sid, days in Service.objects.values_list("id", "target_days")
         if days is not None
     }
+    for part in rollup_parts(in_window, DailyCloseTime):
+        for key, bucket, n in part.values_list(by, "bucket").annotate(n=Sum("count")).order_by():
+            histograms[key][bucket] += n
+        if targets:  # per service only for services with a target: far fewer rows come back
+            with_target = part.filter(service_id__in=list(targets))
+            grouped = with_target.values_list(by, "service_id", "bucket").annotate(n=Sum("count"))
+            for key, service_id, bucket, n in grouped.order_by():
+                per_service[(key, service_id)][bucket] += n
     within: defaultdict[int, list[int]] = defaultdict(lambda: [0, 0])
     for (key, service_id), counts in per_service.items():
         if service_id in targets:
@@ -192,14 +204,12 @@ def trend(base: CaseFilter, window: Window, periods: int = 12) -> list[dict[str,
     for _ in range(periods - 1):
         first = first.previous()
     totals: defaultdict[date, list[int]] = defaultdict(lambda: [0, 0])
-    rows = (
-        rollup_rows(replace(base, requested_from=first.start, requested_to=window.end))
-        .values("day").annotate(o=Sum("opened"), c=Sum("closed")).order_by()
-    )  # fmt: skip
-    for r in rows:
-        key = period_of(r["day"], kind).start
-        totals[key][0] += r["o"] or 0
-        totals[key][1] += r["c"] or 0
+    span = replace(base, requested_from=first.start, requested_to=window.end)
+    for part in rollup_parts(span, months=kind != "week"):
+        for r in part.values("day").annotate(o=Sum("opened"), c=Sum("closed")).order_by():
+            key = period_of(r["day"], kind).start
+            totals[key][0] += r["o"] or 0
+            totals[key][1] += r["c"] or 0
     return [
         {
             "period": p.start.isoformat(),

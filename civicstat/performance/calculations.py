@@ -1,9 +1,11 @@
 """A measure's value for every period of its history, computed from the rollups.
 
-Counts, rates, cumulative totals, "% closed within N days" and median days to close read the daily
-rollups (`DailyCaseCount`, `DailyCloseTime`): one grouped query per measure, whatever the number of
-cases. Sum, average and most recent value of a numeric attribute cannot: attributes are JSON on
-the cases, so those three aggregate the cases table in the database, restricted to the history.
+Counts, rates, cumulative totals, "% closed within N days" and median days to close read the
+rollups: month, quarter and year periods are whole months, so they read the month tables alone
+(`MonthlyCaseCount`, `MonthlyCloseTime`); weeks read the day tables. One grouped query per measure,
+whatever the number of cases. Sum, average and most recent value of a numeric attribute cannot:
+attributes are JSON on the cases, so those three aggregate the cases table in the database,
+restricted to the history.
 """
 
 from __future__ import annotations
@@ -14,15 +16,15 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from django.db.models import Count, FloatField, Max, Sum
+from django.db.models import Count, FloatField, Max, Q, Sum
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from civicstat.cases.models import Case, DailyCloseTime, Service
-from civicstat.cases.query import CaseFilter, FilterError, cases, parse_filters, rollup_rows
+from civicstat.cases.models import Case, DailyCaseCount, DailyCloseTime, Service
+from civicstat.cases.query import CaseFilter, FilterError, cases, parse_filters, rollup_parts
 from civicstat.lib.periods import Period, period_of, periods_between
-from civicstat.lib.quantiles import bucket_bounds, median
+from civicstat.lib.quantiles import MAX_BUCKET, bucket_bounds, median
 from civicstat.performance.models import Calculation, Measure, Unit
 
 DAY = 86400.0
@@ -77,7 +79,7 @@ def compute(measure: Measure, *, last_day: date | None = None) -> list[Point]:
     f.requested_from, f.requested_to = periods[0].start, periods[-1].last_day
     index = _indexer(periods)
     if calc in (Calculation.COUNT, Calculation.CUMULATIVE):
-        counts = _opened(f, index, len(periods))
+        counts = _opened(f, periods, index)
         if calc == Calculation.COUNT:
             return [Point(p, float(n)) for p, n in zip(periods, counts, strict=True)]
         running, out = 0, []
@@ -95,7 +97,7 @@ def compute(measure: Measure, *, last_day: date | None = None) -> list[Point]:
 
 
 def _indexer(periods: list[Period]) -> Callable[[date], int]:
-    """Day → position of its period in `periods`, cached: rollups give one row per day."""
+    """Day → position of its period in `periods`, cached: rollups give one row per day or month."""
     positions = {p.start: i for i, p in enumerate(periods)}
     kind, month = periods[0].kind, periods[0].fiscal_start_month
     cache: dict[date, int] = {}
@@ -108,23 +110,29 @@ def _indexer(periods: list[Period]) -> Callable[[date], int]:
     return index
 
 
-def _opened(f: CaseFilter, index: Callable[[date], int], size: int) -> list[int]:
-    counts = [0] * size
-    for row in rollup_rows(f).values("day").annotate(n=Sum("opened")).order_by():
-        counts[index(row["day"])] += row["n"]
+def _parts(f: CaseFilter, periods: list[Period], model: Any = DailyCaseCount) -> list[Any]:
+    """The rollup rows for `f`: months, quarters and years are whole months; weeks need days."""
+    return rollup_parts(f, model, months=periods[0].kind != "week")
+
+
+def _opened(f: CaseFilter, periods: list[Period], index: Callable[[date], int]) -> list[int]:
+    counts = [0] * len(periods)
+    for part in _parts(f, periods):
+        for row in part.values("day").annotate(n=Sum("opened")).order_by():
+            counts[index(row["day"])] += row["n"]
     return counts
 
 
 def _rate(
     measure: Measure, f: CaseFilter, periods: list[Period], index: Callable[[date], int]
 ) -> list[Point]:
-    numerators = _opened(f, index, len(periods))
+    numerators = _opened(f, periods, index)
     if measure.fixed_denominator:
         denominators = [measure.fixed_denominator] * len(periods)
     else:
         d = measure_filter(measure.denominator_filters)
         d.requested_from, d.requested_to = f.requested_from, f.requested_to
-        denominators = [float(n) for n in _opened(d, index, len(periods))]
+        denominators = [float(n) for n in _opened(d, periods, index)]
     scale = 100.0 if measure.unit == Unit.PERCENT else 1.0
     return [
         # Nothing to divide by is "no data", not zero.
@@ -142,36 +150,43 @@ def within_limit(bucket: int, seconds: float) -> bool:
     return bucket_bounds(bucket)[1] <= seconds
 
 
+def last_bucket_within(seconds: float) -> int:
+    """The last bucket `within_limit` of `seconds` (-1 if none): the buckets within are 0..it."""
+    last = -1
+    while last < MAX_BUCKET and within_limit(last + 1, seconds):
+        last += 1
+    return last
+
+
 def _closed_within(
     measure: Measure, f: CaseFilter, periods: list[Period], index: Callable[[date], int]
 ) -> list[Point]:
     within = [0] * len(periods)
     total = [0] * len(periods)
-    rows = rollup_rows(f, DailyCloseTime)
-    limits: dict[int, float] = {}
+    # Bucket edges grow with the bucket number, so "within the limit" is "bucket <= the limit's
+    # last bucket", and the database sums both sides per period: a few rows per period come back,
+    # not one per bucket. One query per distinct limit (and part).
+    groups: list[tuple[int, list[int] | None]]  # (last bucket within, services or None: all)
     if measure.target_days:
-        grouped = rows.values("day", "bucket").annotate(n=Sum("count")).order_by()
+        groups = [(last_bucket_within(float(measure.target_days) * DAY), None)]
     else:
         # Each service against its own target; services without one are left out of both sides.
-        limits = {
-            s: float(days or 0) * DAY
-            for s, days in Service.objects.filter(target_days__isnull=False).values_list(
-                "id", "target_days"
+        by_days: defaultdict[int, list[int]] = defaultdict(list)
+        for service_id, days in Service.objects.filter(target_days__isnull=False).values_list(
+            "id", "target_days"
+        ):
+            by_days[days or 0].append(service_id)
+        groups = [(last_bucket_within(float(d) * DAY), ids) for d, ids in by_days.items()]
+    for rows in _parts(f, periods, DailyCloseTime):
+        for last, services in groups:
+            chosen = rows if services is None else rows.filter(service_id__in=services)
+            grouped = chosen.values_list("day").annotate(
+                n=Sum("count"), w=Sum("count", filter=Q(bucket__lte=last))
             )
-        }
-        grouped = (
-            rows.filter(service_id__in=list(limits))
-            .values("day", "service_id", "bucket")
-            .annotate(n=Sum("count"))
-            .order_by()
-        )
-    fixed = float(measure.target_days or 0) * DAY
-    for row in grouped:
-        i = index(row["day"])
-        total[i] += row["n"]
-        limit = fixed or limits[row["service_id"]]
-        if within_limit(row["bucket"], limit):
-            within[i] += row["n"]
+            for day, n, w in grouped.order_by():
+                i = index(day)
+                total[i] += n
+                within[i] += w or 0
     return [
         Point(p, 100.0 * w / t if t else None, float(w), float(t))
         for p, w, t in zip(periods, within, total, strict=True)
@@ -180,9 +195,9 @@ def _closed_within(
 
 def _median_days(f: CaseFilter, periods: list[Period], index: Callable[[date], int]) -> list[Point]:
     histograms: list[dict[int, int]] = [defaultdict(int) for _ in periods]
-    rows = rollup_rows(f, DailyCloseTime).values("day", "bucket").annotate(n=Sum("count"))
-    for row in rows.order_by():
-        histograms[index(row["day"])][row["bucket"]] += row["n"]
+    for part in _parts(f, periods, DailyCloseTime):
+        for day, bucket, n in part.values_list("day", "bucket").annotate(n=Sum("count")).order_by():
+            histograms[index(day)][bucket] += n
     out = []
     for p, counts in zip(periods, histograms, strict=True):
         seconds = median(counts)

@@ -17,7 +17,12 @@ from civicstat.cases.models.core import (
     StatusGroup,
     StatusMapping,
 )
-from civicstat.cases.models.rollups import DailyCaseCount, DailyCloseTime
+from civicstat.cases.models.rollups import (
+    DailyCaseCount,
+    DailyCloseTime,
+    MonthlyCaseCount,
+    MonthlyCloseTime,
+)
 
 __all__ = [
     "Area",
@@ -32,6 +37,8 @@ __all__ = [
     "DepartmentAlias",
     "EventKind",
     "Layer",
+    "MonthlyCaseCount",
+    "MonthlyCloseTime",
     "Service",
     "StatusGroup",
     "StatusMapping",

@@ -9,7 +9,13 @@ import pytest
 from django.db import DatabaseError
 
 from civicstat.cases import bulkload
-from civicstat.cases.models import Case, DailyCaseCount, DailyCloseTime
+from civicstat.cases.models import (
+    Case,
+    DailyCaseCount,
+    DailyCloseTime,
+    MonthlyCaseCount,
+    MonthlyCloseTime,
+)
 from civicstat.cases.services import data_version
 from civicstat.ingest import importer
 from civicstat.ingest.models import ImportRun
@@ -26,14 +32,19 @@ def figures() -> tuple[set[tuple[Any, ...]], ...]:
     closes = set(DailyCloseTime.objects.values_list(
         "day", "layer_id", "service_id", "department_id", "area_id", "bucket", "count"
     ))  # fmt: skip
+    months = set(MonthlyCaseCount.objects.values_list(
+        "month", "layer_id", "service_id", "department_id", "area_id", "status_group", "opened",
+        "closed")) | set(MonthlyCloseTime.objects.values_list(
+        "month", "layer_id", "service_id", "department_id", "area_id", "bucket", "count"
+    ))  # fmt: skip
     cells = {(r.res, r.cell, r.layer_id, r.service_id, r.department_id, r.status_group, r.count,
               round(r.sum_lat, 6), round(r.sum_lon, 6)) for r in MapCell.objects.all()}  # fmt: skip
-    return counts, closes, cells
+    return counts, closes, months, cells
 
 
 def forget_everything() -> None:
     Case.objects.all().delete()
-    for model in (DailyCaseCount, DailyCloseTime, MapCell):
+    for model in (DailyCaseCount, DailyCloseTime, MonthlyCaseCount, MonthlyCloseTime, MapCell):
         model.objects.all().delete()
 
 

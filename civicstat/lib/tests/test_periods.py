@@ -10,6 +10,7 @@ from civicstat.lib.periods import (
     KINDS,
     fiscal_year_of,
     fiscal_year_period,
+    month_split,
     period_of,
     periods_between,
 )
@@ -73,3 +74,47 @@ def test_periods_between_cover_the_span_without_gaps(first: date, span: int, kin
     periods = list(periods_between(first, last, kind, 5))
     assert periods[0].start <= first and last < periods[-1].end
     assert all(a.end == b.start for a, b in zip(periods, periods[1:], strict=False))
+
+
+_LOW, _HIGH = date(2019, 1, 1), date(2021, 12, 31)  # None stands for these in the check below
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+@given(
+    st.one_of(st.none(), st.dates(date(2019, 1, 1), date(2021, 12, 31))),
+    st.one_of(st.none(), st.dates(date(2019, 1, 1), date(2021, 12, 31))),
+)
+def test_a_month_split_covers_each_day_of_the_span_exactly_once(
+    first: date | None, last: date | None
+) -> None:
+    split = month_split(first, last)
+    covered: list[date] = []
+    if split.months is not None:
+        low, high = split.months
+        assert (low is None or low.day == 1) and (high is None or high.day == 1)
+        month = low or _LOW
+        while month <= (high or _HIGH):
+            covered.extend(_days(month, period_of(month, "month").last_day))
+            month = period_of(month, "month").end
+    for a, b in split.days:
+        assert a is not None and b is not None  # the edges are always bounded
+        whole = a if a.day == 1 else period_of(a, "month").end
+        assert period_of(whole, "month").last_day > b  # never a whole month read day by day
+        covered.extend(_days(a, b))
+    expected = _days(first or _LOW, last or _HIGH) if (first or _LOW) <= (last or _HIGH) else []
+    assert sorted(covered) == expected
+
+
+def test_a_month_split_reads_days_only_at_the_partial_edges() -> None:
+    split = month_split(date(2020, 1, 15), date(2020, 4, 10))
+    assert split.months == (date(2020, 2, 1), date(2020, 3, 1))
+    assert split.days == (
+        (date(2020, 1, 15), date(2020, 1, 31)),
+        (date(2020, 4, 1), date(2020, 4, 10)),
+    )
+    assert month_split(date(2020, 1, 1), date(2020, 12, 31)).days == ()
+    assert month_split(None, date(2020, 3, 31)).months == (None, date(2020, 3, 1))
+    assert month_split(date(2020, 1, 5), date(2020, 1, 20)).months is None

@@ -10,14 +10,15 @@ from civicstat.cases.rollups import rebuild
 
 
 class Command(BaseCommand):
-    help = "Rebuild the daily count and close-time rollups from the cases table."
+    help = "Rebuild the daily and monthly count and close-time rollups from the cases table."
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.perf_counter()
-        counts, closes = rebuild()
+        counts, closes, month_counts, month_closes = rebuild()
         if bulkload.is_stale():  # a stopped bulk load: the map's cells need rebuilding too
             bulkload.catch_up()
         self.stdout.write(
-            f"Rebuilt {counts:,} daily count rows and {closes:,} close-time rows "
+            f"Rebuilt {counts:,} daily count rows, {closes:,} daily close-time rows, "
+            f"{month_counts:,} monthly count rows and {month_closes:,} monthly close-time rows "
             f"in {time.perf_counter() - started:.1f} s."
         )

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cases", "0002_rollup_keys_lead_with_area"),
+        ("cases", "0003_monthly_rollups"),
     ]
 
     operations = [
