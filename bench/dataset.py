@@ -34,10 +34,20 @@ def bench_database(*, count: int, engine: str, seed: int = SEED) -> str:
     with open(DATA_DIR / f"{name}.{engine}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # a second builder waits, then finds the database ready
         if engine == "sqlite":
-            return _sqlite(name, count, seed)
-        if engine == "postgresql":
-            return _postgresql(f"civicstat_bench_{count}_seed{seed}", count, seed)
-    raise ValueError(f"engine must be sqlite or postgresql, not {engine!r}")
+            url = _sqlite(name, count, seed)
+        elif engine == "postgresql":
+            url = _postgresql(f"civicstat_bench_{count}_seed{seed}", count, seed)
+        else:
+            raise ValueError(f"engine must be sqlite or postgresql, not {engine!r}")
+        # A database built by older code is brought to the current schema (migrations fill new
+        # rollup tables from the old ones), so every benchmark reads what today's code would.
+        _manage(url, "migrate", "--noinput", "-v0")
+        return url
+
+
+def _manage(url: str, *command: str) -> None:
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "civicstat.settings"}
+    subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True)  # noqa: S603
 
 
 def _sqlite(name: str, count: int, seed: int) -> str:
@@ -68,14 +78,12 @@ def _postgresql(database: str, count: int, seed: int) -> str:
 
 def _build(url: str, count: int, seed: int) -> None:
     print(f"building a benchmark database of {count:,} cases ({url}); reused after …", flush=True)
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "civicstat.settings"}
-    python = sys.executable
     for command in (
         ["migrate", "--noinput", "-v0"],
         ["load_demo", "--areas-only"],
         ["generate_cases", "--count", str(count), "--seed", str(seed)],
     ):
-        subprocess.run([python, "manage.py", *command], cwd=ROOT, env=env, check=True)  # noqa: S603
+        _manage(url, *command)
 
 
 def psql(sql: str) -> str:
