@@ -6,6 +6,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from civicstat.cases.models import (
+    DailyCaseCount,
+    DailyCloseTime,
+    MonthlyCaseCount,
+    MonthlyCloseTime,
+)
 from civicstat.ingest.importer import import_file
 from civicstat.ingest.mapping import load_profile
 from civicstat.ingest.models import ImportRun
@@ -24,3 +30,20 @@ def read_source(path: Path, delimiter: str = ",") -> list[dict[str, str]]:
 
 def count_by(rows: list[dict[str, str]], column: str) -> Counter[str]:
     return Counter(row[column] for row in rows)
+
+
+def rollup_state() -> tuple[set[tuple[Any, ...]], ...]:
+    """Every row of the four rollup tables, to compare two ways of building them."""
+    counts = set(DailyCaseCount.objects.values_list(
+        "day", "layer_id", "service_id", "department_id", "area_id", "status_group", "opened",
+        "closed"))  # fmt: skip
+    closes = set(DailyCloseTime.objects.values_list(
+        "day", "layer_id", "service_id", "department_id", "area_id", "bucket", "count"
+    ))  # fmt: skip
+    month_counts = set(MonthlyCaseCount.objects.values_list(
+        "month", "layer_id", "service_id", "department_id", "area_id", "status_group", "opened",
+        "closed"))  # fmt: skip
+    month_closes = set(MonthlyCloseTime.objects.values_list(
+        "month", "layer_id", "service_id", "department_id", "area_id", "bucket", "count"
+    ))  # fmt: skip
+    return counts, closes, month_counts, month_closes

@@ -19,27 +19,16 @@ from civicstat.cases.models import (
 from civicstat.cases.services import data_version
 from civicstat.ingest import importer
 from civicstat.ingest.models import ImportRun
-from civicstat.ingest.tests.helpers import run_import
+from civicstat.ingest.tests.helpers import rollup_state, run_import
 from civicstat.maps.models import MapCell
 
 pytestmark = pytest.mark.django_db
 
 
 def figures() -> tuple[set[tuple[Any, ...]], ...]:
-    counts = set(DailyCaseCount.objects.values_list(
-        "day", "layer_id", "service_id", "department_id", "area_id", "status_group", "opened",
-        "closed"))  # fmt: skip
-    closes = set(DailyCloseTime.objects.values_list(
-        "day", "layer_id", "service_id", "department_id", "area_id", "bucket", "count"
-    ))  # fmt: skip
-    months = set(MonthlyCaseCount.objects.values_list(
-        "month", "layer_id", "service_id", "department_id", "area_id", "status_group", "opened",
-        "closed")) | set(MonthlyCloseTime.objects.values_list(
-        "month", "layer_id", "service_id", "department_id", "area_id", "bucket", "count"
-    ))  # fmt: skip
     cells = {(r.res, r.cell, r.layer_id, r.service_id, r.department_id, r.status_group, r.count,
               round(r.sum_lat, 6), round(r.sum_lon, 6)) for r in MapCell.objects.all()}  # fmt: skip
-    return counts, closes, months, cells
+    return (*rollup_state(), cells)
 
 
 def forget_everything() -> None:

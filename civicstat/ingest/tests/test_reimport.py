@@ -6,35 +6,11 @@ import csv
 
 import pytest
 
-from civicstat.cases.models import (
-    Case,
-    CaseArea,
-    CaseEvent,
-    DailyCaseCount,
-    DailyCloseTime,
-    MonthlyCaseCount,
-    MonthlyCloseTime,
-)
+from civicstat.cases.models import Case, CaseArea, CaseEvent
 from civicstat.cases.rollups import rebuild
-from civicstat.ingest.tests.helpers import read_source, run_import
+from civicstat.ingest.tests.helpers import read_source, rollup_state, run_import
 
 pytestmark = pytest.mark.django_db
-
-
-def rollup_state():
-    counts = set(DailyCaseCount.objects.values_list(
-        "day", "layer_id", "service_id", "department_id", "area_id", "status_group", "opened",
-        "closed"))  # fmt: skip
-    closes = set(DailyCloseTime.objects.values_list(
-        "day", "layer_id", "service_id", "department_id", "area_id", "bucket", "count"
-    ))  # fmt: skip
-    month_counts = set(MonthlyCaseCount.objects.values_list(
-        "month", "layer_id", "service_id", "department_id", "area_id", "status_group", "opened",
-        "closed"))  # fmt: skip
-    month_closes = set(MonthlyCloseTime.objects.values_list(
-        "month", "layer_id", "service_id", "department_id", "area_id", "bucket", "count"
-    ))  # fmt: skip
-    return counts, closes, month_counts, month_closes
 
 
 def write_csv(path, rows):
