@@ -134,6 +134,8 @@ def import_file(
             flush()
             if bulk:
                 bulkload.catch_up()
+            else:
+                bulkload.planner_statistics_refresh()
         except DatabaseError as exc:
             run.state, run.error = ImportRun.State.FAILED, f"database error: {exc}"
         else:
