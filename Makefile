@@ -64,7 +64,12 @@ bench: bench-ingest bench-map bench-measures bench-alerts bench-open311
 bench-ingest: setup  ## Import throughput and memory, SQLite and PostgreSQL, beside raw sqlite3
 	$(PY) bench/bench_ingest.py
 
-bench-map: setup  ## Map cluster queries at zooms 10-16 and the department comparison, beside GROUP BY
+bench-map: setup  ## Map cluster queries at zooms 10-16 and the department comparison, beside PostGIS
+	@# PostGIS for the PostgreSQL baseline, from Debian's packages for the local server's version;
+	@# without it the baseline is a plain GROUP BY of rounded coordinates.
+	-@pg=$$(ls /etc/postgresql 2>/dev/null | sort -V | tail -1); \
+	  [ -z "$$pg" ] || dpkg -s postgresql-$$pg-postgis-3 >/dev/null 2>&1 || \
+	  apt-get install -y -qq postgresql-$$pg-postgis-3 >/dev/null 2>&1 || true
 	$(PY) bench/bench_map.py --sizes $(or $(SIZES),1m)
 
 bench-measures: setup  ## Demo measures from rollups beside SQL over cases, 1 M cases (SIZES=1m,10m)
