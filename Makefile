@@ -40,7 +40,9 @@ $(VENDOR)/.copied: node_modules/.package-lock.json frontend/charts.js
 	@touch $@
 
 static: var/static_root/.collected
-var/static_root/.collected: .venv/.synced $(VENDOR)/.copied $(shell find civicstat/static -type f -not -path '*/vendor/*')
+# Every app's static files, not only civicstat/static: a page naming a file that was not collected
+# is a 500 under the manifest storage.
+var/static_root/.collected: .venv/.synced $(VENDOR)/.copied $(shell find civicstat -path '*/static/*' -type f -not -path '*/vendor/*')
 	$(MANAGE) collectstatic --noinput -v0
 	@touch $@
 

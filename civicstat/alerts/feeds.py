@@ -35,6 +35,8 @@ class WatchFeed(Feed):  # type: ignore[type-arg]
                 radius = float(request.GET["radius"])
             except (KeyError, ValueError):
                 raise ValueError("give lat, lon and radius (metres) as numbers") from None
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):  # also refuses nan
+                raise ValueError("lat must be -90 to 90 and lon -180 to 180 (degrees)")
             if not 0 < radius <= settings.ALERTS_MAX_RADIUS_M:
                 raise ValueError(f"radius must be 1 to {settings.ALERTS_MAX_RADIUS_M} metres")
             f.bbox = circle_bbox(lat, lon, radius)

@@ -254,9 +254,13 @@ def _values(query: Mapping[str, Any], name: str) -> list[str]:
 
 def _date(name: str, text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise FilterError(f"{name}={text!r} is not a date; write it as YYYY-MM-DD") from None
+    # An "until" at the calendar's end has no next day to stop before (a 500 once).
+    if not 1900 <= day.year <= 2999:
+        raise FilterError(f"{name}={text!r} is out of range; give a year from 1900 to 2999")
+    return day
 
 
 def _known(name: str, given: list[str], known: set[str]) -> list[str]:

@@ -159,4 +159,6 @@ def test_the_feed_lists_cases_inside_the_circle(client, layer):
     assert response.status_code == 200
     assert b"100 Near St" in response.content and b"900 Far Ave" not in response.content
     assert client.get("/alerts/feed?lat=x&lon=1&radius=5").status_code == 400
+    assert client.get("/alerts/feed?lat=nan&lon=1&radius=5").status_code == 400
+    assert client.get("/alerts/feed?lat=39&lon=200&radius=5").status_code == 400
     assert client.get("/alerts/feed?layer=nope").status_code == 400

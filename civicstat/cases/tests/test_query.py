@@ -74,6 +74,8 @@ def test_text_search_looks_in_addresses_and_descriptions(imported):
         ("status=pending", "status must be open, closed or all"),
         ("since=01/02/2020", "since='01/02/2020' is not a date; write it as YYYY-MM-DD"),
         ("since=2020-02-01&until=2020-01-01", "since must not be after until"),
+        ("until=9999-12-31", "until='9999-12-31' is out of range; give a year from 1900"),
+        ("closed_since=0001-01-01", "is out of range"),
         ("bbox=1,2,3", "bbox must be four numbers west,south,east,north"),
         ("bbox=-94,39,-95,40", "with west <= east"),
         ("bbox=a,b,c,d", "bbox must be four numbers"),

@@ -135,6 +135,7 @@ def test_private_services_never_reach_the_map(client, imported):
         ("bbox=-94,39,-95,40", "west <= east"),
         (f"bbox={CITY}&department=no-such-department", "unknown department"),
         (f"bbox={CITY}&since=yesterday", "is not a date"),
+        (f"bbox={CITY}&until=9999-12-31", "is out of range"),
         (f"bbox={CITY}&status=maybe", "status must be open, closed or all"),
     ],
 )
