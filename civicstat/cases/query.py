@@ -134,7 +134,10 @@ def dimension_ids(f: CaseFilter) -> DimensionIds:
 
 
 def rollup_rows(
-    f: CaseFilter, model: type[DailyCaseCount] | type[DailyCloseTime] = DailyCaseCount
+    f: CaseFilter,
+    model: type[DailyCaseCount] | type[DailyCloseTime] = DailyCaseCount,
+    *,
+    ids: DimensionIds | None = None,
 ) -> QuerySet[Any]:
     """The day rollup rows that sum to the same figures `cases(f)` would give, without scanning
     cases. `rollup_parts()` gives the same figures from far fewer rows over long spans.
@@ -142,7 +145,7 @@ def rollup_rows(
     Rollups know layer, service, department, area, status group and days; a filter on anything else
     (text, bbox, local status, closed dates) cannot be answered from them and raises FilterError.
     """
-    qs = _rollup_dimensions(f, model)
+    qs = _rollup_dimensions(f, model, ids)
     if f.requested_from:
         qs = qs.filter(day__gte=f.requested_from)
     if f.requested_to:
@@ -173,22 +176,27 @@ def rollup_parts(
     if not months:
         return [rollup_rows(f, model)]
     split = month_split(f.requested_from, f.requested_to)
+    ids = dimension_ids(f)  # once for every part: the parts differ only in their dates
     parts = []
     if split.months is not None:
         first, last = split.months
-        qs = _rollup_dimensions(f, _MONTHLY[model])
+        qs = _rollup_dimensions(f, _MONTHLY[model], ids)
         if first is not None:
             qs = qs.filter(month__gte=first)
         if last is not None:
             qs = qs.filter(month__lte=last)
         parts.append(qs.annotate(day=F("month")))
     for first, last in split.days:
-        parts.append(rollup_rows(replace(f, requested_from=first, requested_to=last), model))
+        span = replace(f, requested_from=first, requested_to=last)
+        parts.append(rollup_rows(span, model, ids=ids))
     return parts
 
 
-def _rollup_dimensions(f: CaseFilter, model: type[Any]) -> QuerySet[Any]:
-    """`model`'s rows for f's area, layers, services, departments and status group (any dates)."""
+def _rollup_dimensions(
+    f: CaseFilter, model: type[Any], ids: DimensionIds | None = None
+) -> QuerySet[Any]:
+    """`model`'s rows for f's area, layers, services, departments and status group (any dates).
+    `ids`: f's dimension ids, when the caller has them already."""
     if f.text or f.bbox or f.statuses or f.closed_from or f.closed_to:
         raise FilterError("text, bbox, local status and closed-date filters need the cases table")
     if (
@@ -198,7 +206,7 @@ def _rollup_dimensions(f: CaseFilter, model: type[Any]) -> QuerySet[Any]:
         raise FilterError("rollups can combine areas of one kind only (they may overlap otherwise)")
     everything: QuerySet[Any] = model.objects.all()
     qs = everything.filter(area_id__in=f.areas) if f.areas else everything.filter(area_id=0)
-    ids = dimension_ids(f)
+    ids = ids or dimension_ids(f)
     if ids.excluded_services:
         qs = qs.exclude(service_id__in=ids.excluded_services)
     if ids.layers is not None:
