@@ -49,19 +49,20 @@ def planner_statistics_refresh(*, full: bool = False) -> None:
             cursor.execute("ANALYZE")
 
 
-def catch_up(*, force: bool = False) -> bool:
-    """Rebuild the rollups and map cells if a bulk load left them stale (or `force`); tell the apps
-    that the data changed. Returns whether it rebuilt."""
+def catch_up() -> tuple[int, int, int, int] | None:
+    """Rebuild the rollups and map cells if a bulk load left them stale, and tell the apps that
+    the data changed. Returns the rollups' row counts (as `rollups.rebuild`), or None when there
+    was nothing to catch up."""
     from civicstat.cases import rollups
     from civicstat.cases.services import data_version_bump
     from civicstat.maps import cells
 
-    if not (force or is_stale()):
-        return False
+    if not is_stale():
+        return None
     with transaction.atomic():
-        rollups.rebuild()
+        counts = rollups.rebuild()
         cells.rebuild()
         DataVersion.objects.filter(pk=1).update(rollups_stale=False)
         data_version_bump()
     planner_statistics_refresh(full=True)
-    return True
+    return counts

@@ -33,6 +33,7 @@ from civicstat.cases.models import (
     StatusMapping,
 )
 from civicstat.lib.periods import month_split
+from civicstat.lib.timeparse import out_of_range
 
 
 class FilterError(ValueError):
@@ -265,9 +266,8 @@ def _date(name: str, text: str) -> date:
         day = date.fromisoformat(text)
     except ValueError:
         raise FilterError(f"{name}={text!r} is not a date; write it as YYYY-MM-DD") from None
-    # An "until" at the calendar's end has no next day to stop before (a 500 once).
-    if not 1900 <= day.year <= 2999:
-        raise FilterError(f"{name}={text!r} is out of range; give a year from 1900 to 2999")
+    if problem := out_of_range(name, text, day):
+        raise FilterError(problem)
     return day
 
 

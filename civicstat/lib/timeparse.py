@@ -120,3 +120,16 @@ def combine(day: datetime, clock: datetime | None) -> datetime:
         date(day.year, day.month, day.day),
         time(clock.hour, clock.minute, clock.second, clock.microsecond),
     )
+
+
+# The years a date from a request may name. Far from any case, and near the calendar's ends a
+# window around the date (a day after, 90 days before, a time zone's offset) runs off it: year 1
+# minus 90 days is no date at all, and was a 500 once.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+
+
+def out_of_range(name: str, text: str, day: date) -> str | None:
+    """A message for a requested date outside FIRST_YEAR..LAST_YEAR, else None."""
+    if FIRST_YEAR <= day.year <= LAST_YEAR:
+        return None
+    return f"{name}={text!r} is out of range; give a year from {FIRST_YEAR} to {LAST_YEAR}"

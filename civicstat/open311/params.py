@@ -11,6 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from civicstat.lib.timeparse import out_of_range
 from civicstat.open311.formats import Open311Error
 
 MAX_DAYS = 90
@@ -37,10 +38,8 @@ def when(name: str, text: str) -> datetime:
     if value is None:
         raise Open311Error(400, f"{name}={text!r} is not a date and time; write it as W3C "
                                 "format, such as 2010-01-01T00:00:00Z")  # fmt: skip
-    # Far from any case, and near the calendar's ends the 90-day default window (and a time
-    # zone's offset) would run off it: year 1 minus 90 days is no date at all.
-    if not 1900 <= value.year <= 2999:
-        raise Open311Error(400, f"{name}={text!r} is out of range; give a year from 1900 to 2999")
+    if problem := out_of_range(name, text, value.date()):
+        raise Open311Error(400, problem)
     if timezone.is_naive(value):
         value = timezone.make_aware(value)
     return value

@@ -113,8 +113,9 @@ def summarise(measures: Iterable[Measure]) -> list[MeasureSummary]:
     for v in MeasureValue.objects.filter(measure__in=measures).order_by("period_start"):
         by_measure[v.measure_id].append(v)
     targets = MeasureTarget.objects.filter(measure__in=measures)
+    reported = {(v.measure_id, v.period_start) for vs in by_measure.values() for v in vs}
     for measure_id, start, target in targets.values_list("measure_id", "period_start", "value"):
-        if any(v.period_start == start for v in by_measure[measure_id]):
+        if (measure_id, start) in reported:
             continue
         m = by_id[measure_id]
         by_measure[measure_id].append(MeasureValue(

@@ -14,9 +14,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.perf_counter()
-        counts, closes, month_counts, month_closes = rebuild()
-        if bulkload.is_stale():  # a stopped bulk load: the map's cells need rebuilding too
-            bulkload.catch_up()
+        # After a stopped bulk load the map's cells are stale too: catching up rebuilds both.
+        counts, closes, month_counts, month_closes = bulkload.catch_up() or rebuild()
         self.stdout.write(
             f"Rebuilt {counts:,} daily count rows, {closes:,} daily close-time rows, "
             f"{month_counts:,} monthly count rows and {month_closes:,} monthly close-time rows "
