@@ -6,13 +6,23 @@ yet, the importer writes every batch with `case_upsert(deferred=True)` and then 
 `catch_up()`, which rebuilds both with one `INSERT … SELECT … GROUP BY` each. The rollups are
 marked stale in the database before the first batch, so a load that is stopped half-way (a crash,
 a killed process) is caught up by the next import or by `manage.py rebuild_rollups`.
+
+The tables a load fills lose their secondary indexes for its duration too: inserting a case into
+seven B-trees in no particular order cost more than the insert itself, and building an index once
+over a full table is a sort. Unique constraints stay (the upserts look cases up by them), and
+`catch_up()` puts back whatever index is missing before it clears the stale mark.
 """
 
 from __future__ import annotations
 
-from django.db import connection, transaction
+from collections.abc import Iterable
 
-from civicstat.cases.models import Case, DataVersion
+from django.db import connection, models, transaction
+
+from civicstat.cases.models import Case, CaseArea, CaseEvent, DataVersion
+
+# The tables a bulk load writes row by row; the rollups and map cells are rebuilt in one go.
+LOADED: tuple[type[models.Model], ...] = (Case, CaseArea, CaseEvent)
 
 
 def should_defer() -> bool:
@@ -22,9 +32,51 @@ def should_defer() -> bool:
 
 
 def defer() -> None:
-    """Mark the rollups stale, committed before any deferred batch is written."""
-    if not DataVersion.objects.filter(pk=1).update(rollups_stale=True):
-        DataVersion.objects.create(pk=1, version=0, rollups_stale=True)
+    """Mark the rollups stale and drop the loaded tables' secondary indexes, committed before any
+    deferred batch is written."""
+    with transaction.atomic():
+        if not DataVersion.objects.filter(pk=1).update(rollups_stale=True):
+            DataVersion.objects.create(pk=1, version=0, rollups_stale=True)
+        indexes_drop(LOADED)
+
+
+def _existing(model: type[models.Model]) -> set[str]:
+    with connection.cursor() as cursor:
+        return set(connection.introspection.get_constraints(cursor, model._meta.db_table))
+
+
+def _settle_constraints() -> None:
+    """PostgreSQL refuses to alter a table with foreign-key checks still deferred in the open
+    transaction ("pending trigger events"), as when a caller deleted cases earlier in it: run
+    those checks now (they stay deferred for the rest of the transaction)."""
+    if connection.vendor == "postgresql":
+        connection.check_constraints()
+
+
+def indexes_drop(tables: Iterable[type[models.Model]]) -> None:
+    """Drop the indexes the models declare in `Meta.indexes` (not their unique constraints)."""
+    _settle_constraints()
+    with connection.cursor() as cursor:
+        for model in tables:
+            present = _existing(model)
+            for index in model._meta.indexes:
+                if index.name in present:
+                    cursor.execute(f"DROP INDEX {connection.ops.quote_name(str(index.name))}")
+
+
+def indexes_restore(tables: Iterable[type[models.Model]]) -> list[str]:
+    """Create whichever of the models' `Meta.indexes` are missing; returns their names."""
+    editor = connection.schema_editor()  # only to write the SQL: not entered, runs nothing
+    made = []
+    _settle_constraints()
+    with connection.cursor() as cursor:
+        for model in tables:
+            present = _existing(model)
+            for index in model._meta.indexes:
+                if index.name not in present:
+                    cursor.execute(str(index.create_sql(model, editor)))
+                    made.append(str(index.name))
+    return made
 
 
 def is_stale() -> bool:
@@ -60,7 +112,8 @@ def catch_up() -> tuple[int, int, int, int] | None:
     if not is_stale():
         return None
     with transaction.atomic():
-        counts = rollups.rebuild()
+        indexes_restore(LOADED)
+        counts = rollups.rebuild(exclusive=True)
         cells.rebuild()
         DataVersion.objects.filter(pk=1).update(rollups_stale=False)
         data_version_bump()

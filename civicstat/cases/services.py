@@ -7,10 +7,8 @@ alone would cap an import far below the 50,000 rows/s the project aims for.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,6 +19,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from civicstat.cases.bulk import insert_rows, where_in
+from civicstat.cases.derive import Adapt, Derived
 from civicstat.cases.models import (
     Area,
     Case,
@@ -37,8 +36,7 @@ from civicstat.cases.models import (
 from civicstat.cases.records import CaseRecord, UpsertResult
 from civicstat.cases.rollups import RollupDelta
 from civicstat.cases.signals import ChangeScope, cases_changed
-from civicstat.lib.geo import PolygonIndex, h3_cell
-from civicstat.lib.quantiles import bucket_of
+from civicstat.lib.geo import PolygonIndex
 from civicstat.maps.cells import CellDelta
 
 # The source's fields, in the order of the INSERT below. Derived columns follow them.
@@ -151,64 +149,6 @@ def _unique_slug(model: type[Department], name: str) -> str:
     return slug
 
 
-def _fingerprint(r: CaseRecord) -> int:
-    text = repr((r.service_id, r.department_id, r.status, r.status_group, r.description,
-                 r.address, r.zip_code, r.lat, r.lon, r.location_approximate, r.requested_at,
-                 r.updated_at, r.closed_at, r.expected_at, r.channel,
-                 sorted(r.attributes.items())))  # fmt: skip
-    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
-class _Derived:
-    """The columns computed from a record: local days, close bucket, cell, areas, fingerprint."""
-
-    __slots__ = ("area_ids", "cell", "close_bucket", "closed_day", "fingerprint", "requested_day")
-    closed_day: date | None
-    close_bucket: int | None
-
-    def __init__(self, r: CaseRecord, zone: ZoneInfo, area_ids: list[int]) -> None:
-        located = r.lat is not None and r.lon is not None and not r.location_approximate
-        # A placeholder point gets no cell and no areas: it must not match a radius or a district.
-        self.area_ids = area_ids if located else []
-        self.cell = h3_cell(r.lat, r.lon) if located else None  # type: ignore[arg-type]
-        self.requested_day = r.requested_at.astimezone(zone).date()
-        if r.status_group == StatusGroup.CLOSED and r.closed_at is not None:
-            self.closed_day = r.closed_at.astimezone(zone).date()
-            self.close_bucket = bucket_of((r.closed_at - r.requested_at).total_seconds())
-        else:
-            self.closed_day = None
-            self.close_bucket = None
-        self.fingerprint = _fingerprint(r)
-
-
-class _Adapt:
-    """Python values to what this database's driver takes, without Django's per-value checks.
-
-    Django's own adapters check time zones and settings on every call; an import adapts millions
-    of values, so this does the same conversion directly for the two engines CivicStat runs on.
-    """
-
-    def __init__(self) -> None:
-        self.sqlite = connection.vendor == "sqlite"
-
-    def dt(self, value: datetime | None) -> object:
-        if value is None or not self.sqlite:
-            return value
-        # Django stores SQLite datetimes as naive UTC text; str() drops zero microseconds alike.
-        return str(value.astimezone(UTC).replace(tzinfo=None))
-
-    def day(self, value: date | None) -> object:
-        if value is None or not self.sqlite:
-            return value
-        return value.isoformat()
-
-    def json(self, value: object) -> object:
-        if self.sqlite:
-            return json.dumps(value)
-        return connection.ops.adapt_json_value(value, None)
-
-
 def _chunks[T](items: Sequence[T], size: int | None) -> list[Sequence[T]]:
     size = min(size or 5000, 5000)
     return [items[i : i + size] for i in range(0, len(items), size)]
@@ -239,9 +179,7 @@ def case_upsert(
     zone = ZoneInfo(settings.TIME_ZONE)
     index = areas if areas is not None else area_index()
     area_lists = index.containing([r.lat for r in records], [r.lon for r in records])
-    derived = {
-        r.external_id: _Derived(r, zone, a) for r, a in zip(records, area_lists, strict=True)
-    }
+    derived = {r.external_id: Derived(r, zone, a) for r, a in zip(records, area_lists, strict=True)}
 
     now = timezone.now()
     ops = connection.ops
@@ -272,7 +210,7 @@ def case_upsert(
         if not new and not changed:
             return result
 
-        adapt = _Adapt()
+        adapt = Adapt()
         now_value = adapt.dt(now)
 
         def values(r: CaseRecord) -> list[Any]:
@@ -281,8 +219,8 @@ def case_upsert(
                 r.external_id, r.service_id, r.department_id, r.status, r.status_group,
                 r.description, r.address, r.zip_code, r.lat, r.lon, r.location_approximate,
                 adapt.dt(r.requested_at), adapt.dt(r.updated_at), adapt.dt(r.closed_at),
-                adapt.dt(r.expected_at), r.channel, adapt.json(r.attributes), d.cell,
-                adapt.day(d.requested_day), adapt.day(d.closed_day), d.close_bucket,
+                adapt.dt(r.expected_at), r.channel, adapt.json(r.attributes, d.attributes_json),
+                d.cell, adapt.day(d.requested_day), adapt.day(d.closed_day), d.close_bucket,
                 d.fingerprint, now_value,
             ]  # fmt: skip
 

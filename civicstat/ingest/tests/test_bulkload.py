@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 
 from civicstat.cases import bulkload
 from civicstat.cases.models import (
@@ -31,6 +31,18 @@ def figures() -> tuple[set[tuple[Any, ...]], ...]:
     return (*rollup_state(), cells)
 
 
+def missing_indexes() -> set[str]:
+    """The indexes the loaded tables declare that the database does not have."""
+    with connection.cursor() as cursor:
+        return {
+            str(index.name)
+            for model in bulkload.LOADED
+            for index in model._meta.indexes
+            if index.name
+            not in connection.introspection.get_constraints(cursor, model._meta.db_table)
+        }
+
+
 def forget_everything() -> None:
     Case.objects.all().delete()
     for model in (DailyCaseCount, DailyCloseTime, MonthlyCaseCount, MonthlyCloseTime, MapCell):
@@ -50,9 +62,10 @@ def test_a_bulk_load_ends_with_the_figures_batch_by_batch_would_give(sample, kc_
     assert bulkload.should_defer()  # an empty database loads in bulk by default
     version = data_version()
     run = run_import(sample, batch_size=2000)
-    assert (run.state, run.created) == (ImportRun.State.DONE, 10_000)
+    assert (run.state, run.created, run.error) == (ImportRun.State.DONE, 10_000, "")
     assert figures() == kept
     assert not bulkload.is_stale()
+    assert not missing_indexes()  # dropped for the load, built again after it
     assert data_version() > version  # pages and measures learn of the new data
 
 
@@ -77,10 +90,12 @@ def test_a_bulk_load_stopped_half_way_is_caught_up_by_the_next_import(
     assert Case.objects.count() == written["cases"] >= 4000
     assert bulkload.is_stale()
     assert not DailyCaseCount.objects.exists()  # nothing counted the written cases yet
+    assert missing_indexes()  # the load writes without the secondary indexes
 
     monkeypatch.setattr(importer, "case_upsert", real)
     again = run_import(sample, batch_size=2000)  # not empty any more: batch by batch
     assert again.state == ImportRun.State.DONE
+    assert not missing_indexes()  # the catch-up put them back
     assert (again.created, again.unchanged) == (10_000 - written["cases"], written["cases"])
     assert not bulkload.is_stale()
     total = sum(DailyCaseCount.objects.filter(area_id=0).values_list("opened", flat=True))
