@@ -28,3 +28,8 @@ class ChangeScope:
 
     def is_empty(self) -> bool:
         return not (self.layers or self.services or self.departments)
+
+
+# Sent in the transaction that turned a service private or public (keyword argument: service).
+# Receivers must bring whatever they keep of public cases up to date before it commits.
+service_privacy_changed = Signal()

@@ -3,7 +3,8 @@
 `case_upsert` counts a changed case out (as stored before the update) and back in (as stored after
 it) in the same transaction as the case, like the daily rollups, so the map never disagrees with
 the cases. `rebuild()` recomputes every row with one grouped query per resolution; a test proves
-the two agree.
+the two agree. `MapCellTotal` (public services only, service and department summed out) gets the
+same deltas, and is rebuilt from `MapCell` whenever a service turns private or public.
 """
 
 from __future__ import annotations
@@ -19,13 +20,15 @@ from django.db import connection, transaction
 from civicstat.cases.bulk import insert_rows
 from civicstat.cases.models import Case
 from civicstat.lib.geo import H3_RESOLUTION
-from civicstat.maps.models import MapCell
+from civicstat.maps.models import MapCell, MapCellTotal
 
 # Stored resolutions, coarse to fine: about 250, 36, 5, 0.7 and 0.1 km² a cell. The finest is the
 # one `Case.h3_cell` is stored at, so its rows are the cases' own cells.
 RESOLUTIONS = (5, 6, 7, 8, H3_RESOLUTION)
 _KEY = ("res", "cell", "layer_id", "service_id", "department_id", "status_group")
 Key = tuple[int, int, int, int, int, str]
+_TOTAL_KEY = ("res", "cell", "layer_id", "status_group")
+_SUMS = ("count", "sum_lat", "sum_lon")
 
 
 def parent_cell(cell: int, res: int) -> int:
@@ -76,24 +79,61 @@ class CellDelta:
                     row[2] += sign * lon
 
     def apply(self, cursor: Any) -> None:
-        """Upsert the changes; drop rows that fell to zero so the table equals a rebuild."""
+        """Upsert the changes; drop rows that fell to zero so the tables equal a rebuild."""
         changed = [(k, v) for k, v in self.rows.items() if v[0] or v[1] or v[2]]
         self.rows.clear()
         if not changed:
             return
-        table = MapCell._meta.db_table
-        insert_rows(
-            cursor,
-            table,
-            [*_KEY, "lat", "lon", "count", "sum_lat", "sum_lon"],
-            [(*k, *cell_centre(k[1]), int(v[0]), v[1], v[2]) for k, v in changed],
-            f"ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET"
-            f" count = {table}.count + excluded.count,"
-            f" sum_lat = {table}.sum_lat + excluded.sum_lat,"
-            f" sum_lon = {table}.sum_lon + excluded.sum_lon",
+        private = set(_private_services(cursor))
+        totals: defaultdict[tuple[int, int, int, str], list[float]] = defaultdict(
+            lambda: [0, 0.0, 0.0]
         )
-        if any(v[0] < 0 for _, v in changed):
-            cursor.execute(f"DELETE FROM {table} WHERE count <= 0")
+        for (res, cell, layer, service, _, group), v in changed:
+            if service not in private:
+                total = totals[(res, cell, layer, group)]
+                total[0] += v[0]
+                total[1] += v[1]
+                total[2] += v[2]
+        _add(cursor, MapCell._meta.db_table, _KEY,
+             [(*k, *cell_centre(k[1]), int(v[0]), v[1], v[2]) for k, v in changed])  # fmt: skip
+        _add(cursor, MapCellTotal._meta.db_table, _TOTAL_KEY,
+             [(*k, *cell_centre(k[1]), int(v[0]), v[1], v[2]) for k, v in totals.items()
+              if v[0] or v[1] or v[2]])  # fmt: skip
+
+
+def _add(cursor: Any, table: str, key: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    """Add `rows` (key, centre, sums) to `table`'s rows; delete the ones that fell to zero."""
+    if not rows:
+        return
+    added = ", ".join(f"{s} = {table}.{s} + excluded.{s}" for s in _SUMS)
+    insert_rows(cursor, table, [*key, "lat", "lon", *_SUMS], rows,
+                f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {added}")  # fmt: skip
+    if any(r[len(key) + 2] < 0 for r in rows):
+        cursor.execute(f"DELETE FROM {table} WHERE count <= 0")
+
+
+def _private_services(cursor: Any) -> list[int]:
+    from civicstat.cases.models import Service
+
+    cursor.execute(f"SELECT id FROM {Service._meta.db_table} WHERE private = %s", [True])
+    return [row[0] for row in cursor.fetchall()]
+
+
+def totals_rebuild(cursor: Any) -> int:
+    """Recompute `MapCellTotal` from `MapCell`, leaving out the private services' rows."""
+    table = MapCellTotal._meta.db_table
+    cursor.execute(f"DELETE FROM {table}")
+    private = _private_services(cursor)
+    hidden = f" WHERE service_id NOT IN ({', '.join(['%s'] * len(private))})" if private else ""
+    cursor.execute(
+        f"INSERT INTO {table} (res, cell, layer_id, status_group, lat, lon, count, sum_lat,"
+        " sum_lon) SELECT res, cell, layer_id, status_group, MIN(lat), MIN(lon), SUM(count),"
+        f" SUM(sum_lat), SUM(sum_lon) FROM {MapCell._meta.db_table}{hidden}"
+        " GROUP BY res, cell, layer_id, status_group ORDER BY res, cell, layer_id, status_group",
+        private,
+    )
+    cursor.execute(f"SELECT COUNT(*) FROM {table}")
+    return int(cursor.fetchone()[0])
 
 
 def _grouped(cursor: Any, res: int) -> Iterator[tuple[Any, ...]]:
@@ -121,4 +161,5 @@ def rebuild() -> int:
             ]
             insert_rows(cursor, table, [*_KEY, "lat", "lon", "count", "sum_lat", "sum_lon"], rows)
             total += len(rows)
+        totals_rebuild(cursor)
     return total

@@ -1,8 +1,9 @@
 """What the map shows in a viewport: clusters with counts when there are many cases, else points.
 
-Clusters come from the cell rollup (`MapCell`) when every filter is one it knows (layer, service,
-service group, department, status group): a viewport sums at most a few hundred cells' rows,
-whatever the number of cases. A filter on dates, areas, text or local status needs the cases
+Clusters come from the cell rollup when every filter is one it knows (layer, service, service
+group, department, status group): a viewport sums at most a few hundred cells' rows, whatever the
+number of cases; without a service or department filter from `MapCellTotal`, a row per cell, layer
+and status group. A filter on dates, areas, text or local status needs the cases
 themselves; then the cases in view are grouped by the parent of their stored h3 cell (an integer
 expression over an indexed column, never a geometry). Points are read only once the viewport
 holds no more than `MAP_POINTS_LIMIT` cases.
@@ -22,7 +23,7 @@ from django.db.models import Count, ExpressionWrapper, F, FloatField, QuerySet
 from civicstat.cases.models import Case
 from civicstat.cases.query import CaseFilter, cases, dimension_ids
 from civicstat.maps.cells import RESOLUTIONS, _parent_sql, cell_centre
-from civicstat.maps.models import MapCell
+from civicstat.maps.models import MapCell, MapCellTotal
 
 MAX_CELLS_IN_VIEW = 300  # about one cluster per 60 px square on a desktop screen
 _EDGE_KM = {res: float(h3int.average_hexagon_edge_length(res, "km")) for res in RESOLUTIONS}
@@ -114,7 +115,10 @@ def clusters_from_rollup(f: CaseFilter, res: int) -> list[Cluster]:
 
     # The map is public whatever the filter says: private services are always left out.
     ids = dimension_ids(replace(f, include_private=False))
-    if ids.excluded_services:
+    table = MapCell._meta.db_table
+    if ids.services is None and ids.departments is None:
+        table = MapCellTotal._meta.db_table  # public services only, summed over all of them
+    elif ids.excluded_services:
         among("service_id", ids.excluded_services, negate=True)
     if ids.layers is not None:
         among("layer_id", ids.layers)
@@ -128,7 +132,7 @@ def clusters_from_rollup(f: CaseFilter, res: int) -> list[Cluster]:
     sql = (
         "SELECT cell, SUM(count), SUM(sum_lat), SUM(sum_lon),"
         " SUM(CASE WHEN status_group = 'open' THEN count ELSE 0 END)"
-        f" FROM {MapCell._meta.db_table} WHERE {' AND '.join(where)} GROUP BY cell"
+        f" FROM {table} WHERE {' AND '.join(where)} GROUP BY cell"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

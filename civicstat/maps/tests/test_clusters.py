@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from django.db.models import Count
+from django.db.models import Count, Sum
 
 from civicstat.cases.models import Case, Department, Service
 from civicstat.cases.query import CaseFilter
 from civicstat.maps import cells, clusters
-from civicstat.maps.models import MapCell
+from civicstat.maps.models import MapCell, MapCellTotal
 
 pytestmark = pytest.mark.django_db
 
@@ -21,11 +21,34 @@ def imported(kc_sample, db):
 
 
 def _snapshot() -> set[tuple[object, ...]]:
-    return {
+    cells_kept = {
         (r.res, r.cell, r.layer_id, r.service_id, r.department_id, r.status_group, r.count,
          round(r.sum_lat, 6), round(r.sum_lon, 6))
         for r in MapCell.objects.all()
     }  # fmt: skip
+    totals = {
+        ("total", r.res, r.cell, r.layer_id, r.status_group, r.count, round(r.sum_lat, 6),
+         round(r.sum_lon, 6))
+        for r in MapCellTotal.objects.all()
+    }  # fmt: skip
+    return cells_kept | totals
+
+
+def _public_totals_from_cases() -> dict[tuple[int, int], int]:
+    """Located cases of public services per (resolution, layer), counted on the cases."""
+    public = Case.objects.public().filter(h3_cell__isnull=False)
+    return {
+        (res, row["layer_id"]): row["n"]
+        for res in cells.RESOLUTIONS
+        for row in public.values("layer_id").annotate(n=Count("id")).order_by()
+    }
+
+
+def _totals_by_layer() -> dict[tuple[int, int], int]:
+    return {
+        (row["res"], row["layer_id"]): row["n"]
+        for row in MapCellTotal.objects.values("res", "layer_id").annotate(n=Sum("count"))
+    }
 
 
 def test_the_cell_rollup_kept_by_ingest_equals_a_rebuild(imported):
@@ -119,12 +142,42 @@ def test_a_small_viewport_answers_with_points_and_no_contact_details(client, imp
 
 def test_private_services_never_reach_the_map(client, imported):
     service = Service.objects.annotate(n=Count("cases")).order_by("-n").first()
-    before = client.get(f"/map/view.json?bbox={CITY}").json()["in_view"]
+    before = client.get(f"/map/view.json?bbox={CITY}").json()
     service.private = True
     service.save()
-    after = client.get(f"/map/view.json?bbox={CITY}&v=2").json()["in_view"]
+    # The same URL: a cached answer must not outlive the change.
+    after = client.get(f"/map/view.json?bbox={CITY}").json()
     hidden = Case.objects.filter(service=service, h3_cell__isnull=False).count()
-    assert after == before - hidden
+    assert hidden > 0
+    assert after["in_view"] == sum(c["count"] for c in after["clusters"])
+    assert after["in_view"] == before["in_view"] - hidden
+    assert _totals_by_layer() == _public_totals_from_cases()
+
+    service.private = False
+    service.save()
+    assert client.get(f"/map/view.json?bbox={CITY}").json() == before
+
+
+def test_the_public_totals_follow_ingest_and_leave_private_services_out(imported):
+    """The unfiltered map's table: a private service's new cases never reach it, and what ingest
+    keeps equals a rebuild and the cases themselves."""
+    from civicstat.cases.records import CaseRecord
+    from civicstat.cases.services import case_upsert
+
+    service = Service.objects.annotate(n=Count("cases")).order_by("-n").first()
+    service.private = True
+    service.save()
+    case = Case.objects.filter(service=service, h3_cell__isnull=False).first()
+    record = CaseRecord(
+        external_id="private-new-1", service_id=service.id, department_id=case.department_id,
+        status="OPEN", status_group="open", lat=case.lat, lon=case.lon,
+        requested_at=case.requested_at,
+    )  # fmt: skip
+    case_upsert(layer=case.layer, records=[record])
+    assert _totals_by_layer() == _public_totals_from_cases()
+    kept = _snapshot()
+    cells.rebuild()
+    assert _snapshot() == kept
 
 
 @pytest.mark.parametrize(

@@ -240,6 +240,20 @@ def test_a_repeated_query_is_served_from_the_cache_until_new_data_arrives(
     assert ids(get_json(client, "requests.json", service_code="POT")) == ["1005", *ids(first)]
 
 
+def test_a_service_turned_private_leaves_even_a_cached_answer_at_once(client, city):
+    """Staff mark a service private (in the admin or anywhere else): the very next answer to the
+    same query leaves its requests out, though nothing about the cases changed."""
+    first = ids(get_json(client, "requests.json"))
+    assert "1003" in first  # graffiti, public for now; the answer is now cached
+    city["graffiti"].private = True
+    city["graffiti"].save()
+    assert ids(get_json(client, "requests.json")) == [i for i in first if i != "1003"]
+    city["graffiti"].description = "Paint on walls"  # another edit: nothing to refresh
+    city["graffiti"].private = False
+    city["graffiti"].save()
+    assert ids(get_json(client, "requests.json")) == first
+
+
 def test_a_cached_request_keeps_its_cors_header(client, city):
     """A cached answer is the whole answer, the CORS header browsers' apps need included."""
     for _ in range(2):

@@ -1,0 +1,36 @@
+"""Reactions to edits of the cases core's reference data, whoever makes them (admin, shell, code).
+
+A service turning private (or public again) changes what every public output may show: the apps
+that keep public-only figures hear of it in the same transaction (`service_privacy_changed`), and
+the data version moves so no cached response outlives the change.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models.signals import post_save, pre_save
+from django.dispatch import receiver
+
+from civicstat.cases.models import Service
+from civicstat.cases.signals import service_privacy_changed
+
+
+@receiver(pre_save, sender=Service, dispatch_uid="cases-service-privacy-before")
+def _privacy_before(sender: type[Service], instance: Service, **kwargs: Any) -> None:
+    stored = None
+    if instance.pk is not None:
+        stored = Service.objects.filter(pk=instance.pk).values_list("private", flat=True).first()
+    instance._private_before = stored  # type: ignore[attr-defined]
+
+
+@receiver(post_save, sender=Service, dispatch_uid="cases-service-privacy-after")
+def _privacy_after(sender: type[Service], instance: Service, created: bool, **kwargs: Any) -> None:
+    from civicstat.cases.services import data_version_bump
+
+    before = getattr(instance, "_private_before", None)
+    if created or before is None or before == instance.private:
+        return
+    service_privacy_changed.send(sender=Service, service=instance)
+    # Anything computed from public cases may have moved: refresh all of it.
+    data_version_bump(None)
