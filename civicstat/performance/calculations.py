@@ -16,7 +16,9 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from django.db.models import Count, FloatField, Max, Q, Sum
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import Count, FloatField, Max, Q, QuerySet, Sum
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -110,6 +112,28 @@ def _indexer(periods: list[Period]) -> Callable[[date], int]:
     return index
 
 
+def _rows(qs: QuerySet[Any]) -> list[tuple[Any, ...]]:
+    """The rows of a grouped rollup queryset whose first column is a day, read with the driver's
+    own cursor: the ORM converted each of tens of thousands of date texts (a median's month and
+    bucket rows) one by one, which took longer than the database took to group them. Each
+    distinct day is converted once."""
+    try:
+        sql, params = qs.query.sql_with_params()
+    except EmptyResultSet:
+        return []
+    days: dict[Any, date] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    out = []
+    for day, *rest in rows:
+        known = days.get(day)
+        if known is None:
+            known = days[day] = day if isinstance(day, date) else date.fromisoformat(day)
+        out.append((known, *rest))
+    return out
+
+
 def _parts(f: CaseFilter, periods: list[Period], model: Any = DailyCaseCount) -> list[Any]:
     """The rollup rows for `f`: months, quarters and years are whole months; weeks need days."""
     return rollup_parts(f, model, months=periods[0].kind != "week")
@@ -118,8 +142,8 @@ def _parts(f: CaseFilter, periods: list[Period], model: Any = DailyCaseCount) ->
 def _opened(f: CaseFilter, periods: list[Period], index: Callable[[date], int]) -> list[int]:
     counts = [0] * len(periods)
     for part in _parts(f, periods):
-        for row in part.values("day").annotate(n=Sum("opened")).order_by():
-            counts[index(row["day"])] += row["n"]
+        for day, n in _rows(part.values_list("day").annotate(n=Sum("opened")).order_by()):
+            counts[index(day)] += n
     return counts
 
 
@@ -183,7 +207,7 @@ def _closed_within(
             grouped = chosen.values_list("day").annotate(
                 n=Sum("count"), w=Sum("count", filter=Q(bucket__lte=last))
             )
-            for day, n, w in grouped.order_by():
+            for day, n, w in _rows(grouped.order_by()):
                 i = index(day)
                 total[i] += n
                 within[i] += w or 0
@@ -196,7 +220,8 @@ def _closed_within(
 def _median_days(f: CaseFilter, periods: list[Period], index: Callable[[date], int]) -> list[Point]:
     histograms: list[dict[int, int]] = [defaultdict(int) for _ in periods]
     for part in _parts(f, periods, DailyCloseTime):
-        for day, bucket, n in part.values_list("day", "bucket").annotate(n=Sum("count")).order_by():
+        grouped = part.values_list("day", "bucket").annotate(n=Sum("count")).order_by()
+        for day, bucket, n in _rows(grouped):
             histograms[index(day)][bucket] += n
     out = []
     for p, counts in zip(periods, histograms, strict=True):
