@@ -17,7 +17,7 @@ serve:  ## Serve on http://$(HOST):$(PORT) with gunicorn; run the task worker an
 	@trap 'kill 0' EXIT INT TERM; \
 	  $(MANAGE) db_worker & \
 	  $(MANAGE) run_scheduler & \
-	  .venv/bin/gunicorn civicstat.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile -
+	  .venv/bin/gunicorn civicstat.wsgi --bind $(HOST):$(PORT) --access-logfile -
 
 setup: python frontend static
 
@@ -78,6 +78,9 @@ bench-measures: setup  ## Demo measures from rollups beside SQL over cases, 1 M 
 	$(PY) bench/bench_measures.py --sizes $(or $(SIZES),1m)
 
 bench-open311: setup  ## Open311 requests.json p50/p95/p99 under 64 clients, beside FastAPI+uvicorn
+	@# wrk, the load generator, from Debian's packages (C: the clients must not eat the cores).
+	@command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null 2>&1 || \
+	  { echo "install wrk (apt-get install wrk) to run this benchmark"; exit 1; }
 	$(PY) bench/bench_open311.py
 
 clean:

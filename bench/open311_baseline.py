@@ -1,8 +1,8 @@
 """The baseline for `bench_open311.py`: the same requests.json query in a minimal FastAPI app.
 
-No ORM, no middleware, no ETag, no private-service check beyond the one join: stdlib sqlite3 and
-the same SQL shape, rows written as the same GeoReport fields. Run by uvicorn with the database in
-BENCH_DB.
+No ORM, no middleware but gzip, no ETag, no private-service check beyond the one join: stdlib
+sqlite3 and the same SQL shape, rows written as the same GeoReport fields. Run by uvicorn with the
+database in BENCH_DB.
 """
 
 from __future__ import annotations
@@ -15,9 +15,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Query
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import Response
 
 app = FastAPI()
+# FastAPI's documented way to compress answers (Starlette's defaults): clients ask for gzip.
+app.add_middleware(GZipMiddleware)
 _local = threading.local()
 
 SQL = """

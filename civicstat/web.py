@@ -10,6 +10,7 @@ may be framed by other sites; everything else keeps the site-wide `X-Frame-Optio
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -18,6 +19,8 @@ from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+from django.utils.text import compress_string
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import condition
 
@@ -52,6 +55,10 @@ def cached_by_data_version(view: View) -> View:
     The key is the ETag (data version + URL), so an import or sync makes every entry stale at
     once, with nothing to invalidate. Only complete 200 answers are kept, with their content
     type; the view must not vary its answer by anything but the URL (no cookies, no user).
+
+    Each entry keeps a gzipped copy too, made once when it is stored, for the clients that accept
+    it (browsers, httpx, requests…): a page of 1,000 Open311 requests is 486 kB as JSON and 30 kB
+    gzipped, and sending it was most of what a cached answer cost.
     """
 
     @wraps(view)
@@ -60,20 +67,45 @@ def cached_by_data_version(view: View) -> View:
         if request.method not in ("GET", "HEAD") or not limit:
             return view(request, *args, **kwargs)
         key = data_etag(request)
-        hit = caches["responses"].get(key)
-        if hit is not None:
-            content, content_type = hit
-            return HttpResponse(content, content_type=content_type)
-        response = view(request, *args, **kwargs)
-        if (
-            response.status_code == 200
-            and not response.streaming
-            and len(response.content) <= limit
-        ):
-            caches["responses"].set(key, (response.content, response["Content-Type"]), None)
-        return response
+        hit = caches["responses"].get(key, version=_ENTRY_FORMAT)
+        if hit is None:
+            response = view(request, *args, **kwargs)
+            if (
+                response.status_code != 200
+                or response.streaming
+                or len(response.content) > limit
+                or response.has_header("Content-Encoding")
+            ):
+                return response
+            content = response.content
+            packed = compress_string(content) if len(content) >= _GZIP_MIN_BYTES else None
+            hit = (content, response["Content-Type"], packed)
+            caches["responses"].set(key, hit, None, version=_ENTRY_FORMAT)
+        return _from_cache(request, *hit)
 
     return cached
+
+
+# Entries are (content, content type, gzipped content or None); a shared cache (Redis) may still
+# hold entries of another shape from an older release, under another version.
+_ENTRY_FORMAT = 2
+_GZIP_MIN_BYTES = 1024  # below this, gzip's header and the client's work outweigh the saving
+_ACCEPTS_GZIP = re.compile(r"\bgzip\b")
+
+
+def _from_cache(
+    request: HttpRequest, content: bytes, content_type: str, packed: bytes | None
+) -> HttpResponse:
+    if packed is not None and _ACCEPTS_GZIP.search(request.headers.get("Accept-Encoding", "")):
+        response = HttpResponse(packed, content_type=content_type)
+        response["Content-Encoding"] = "gzip"
+        # Another encoding of the same answer: a weak ETag, as Django's GZipMiddleware gives
+        # (If-None-Match compares weakly for GET, so a repeat still gets its 304).
+        response["ETag"] = f'W/"{data_etag(request)}"'
+    else:
+        response = HttpResponse(content, content_type=content_type)
+    patch_vary_headers(response, ("Accept-Encoding",))
+    return response
 
 
 def embeddable(view: View) -> View:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -252,6 +253,26 @@ def test_a_service_turned_private_leaves_even_a_cached_answer_at_once(client, ci
     city["graffiti"].private = False
     city["graffiti"].save()
     assert ids(get_json(client, "requests.json")) == first
+
+
+def test_clients_that_accept_gzip_get_the_same_answer_gzipped(client, city):
+    """Browsers and HTTP libraries ask for gzip: they get the same list, smaller, and a repeat
+    with the ETag they were given is still a 304."""
+    plain = client.get(f"{BASE}/requests.json")
+    assert plain.status_code == 200 and not plain.has_header("Content-Encoding")
+    for _ in range(2):  # the answer that fills the cache, then one served from it
+        packed = client.get(f"{BASE}/requests.json", headers={"Accept-Encoding": "gzip, br"})
+        assert packed.status_code == 200
+        assert packed["Content-Encoding"] == "gzip"
+        assert "Accept-Encoding" in packed["Vary"]
+        assert gzip.decompress(packed.content) == plain.content
+        assert packed["Access-Control-Allow-Origin"] == "*"
+    assert packed["ETag"] == f"W/{plain['ETag']}"
+    repeat = {"Accept-Encoding": "gzip", "If-None-Match": packed["ETag"]}
+    again = client.get(f"{BASE}/requests.json", headers=repeat)
+    assert again.status_code == 304
+    identity = client.get(f"{BASE}/requests.json", headers={"Accept-Encoding": "identity"})
+    assert identity.content == plain.content and not identity.has_header("Content-Encoding")
 
 
 def test_a_cached_request_keeps_its_cors_header(client, city):
