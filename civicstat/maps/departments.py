@@ -258,7 +258,10 @@ def compare(
         if picked is None:
             continue
         part = table.filter(picked)
-        for key, bucket, n in _rows(part.values_list(by, "bucket").annotate(n=Sum("count"))):
+        # Bucket first: grouped by (service, bucket), SQLite read a department's histogram through
+        # the unique key, which leads with the service, rather than its covering index (1.5× as
+        # long); the comparison's (department, bucket) reads the covering index either way.
+        for bucket, key, n in _rows(part.values_list("bucket", by).annotate(n=Sum("count"))):
             histograms[key][bucket] += n
         if targets:  # per service only for services with a target: far fewer rows come back
             with_target = part.filter(service_id__in=list(targets))
