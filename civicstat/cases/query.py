@@ -2,7 +2,8 @@
 
 Every reader of cases (pages, APIs, feeds, measures) builds a `CaseFilter` and asks `cases()` or,
 for counts and close times, `rollup_parts()` (whole months from the month tables, partial months
-from the day tables) or `rollup_rows()` (day rows only). Private services are excluded here and
+from the day tables), `rollup_rows()` (day rows only) or, to sum several spans of days in one query
+per table, `rollup_tables()` with `span_conditions()`. Private services are excluded here and
 nowhere else, so a filter means the same thing everywhere and nothing private leaks through a new
 page.
 """

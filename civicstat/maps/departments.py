@@ -227,6 +227,8 @@ def compare(
     `names` maps each id to (name, slug); every named id gets a row, with zeros if it had no cases.
     """
     base = base or CaseFilter()
+    if base.include_private:  # private cases may lie after the last public one
+        window = replace(window, data_end=None)
     rows = {key: Figures(key, name, slug) for key, (name, slug) in names.items()}
 
     def row(key: int) -> Figures:
