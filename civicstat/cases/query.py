@@ -2,7 +2,8 @@
 
 Every reader of cases (pages, APIs, feeds, measures) builds a `CaseFilter` and asks `cases()` or,
 for counts and close times, `rollup_parts()` (whole months from the month tables, partial months
-from the day tables) or `rollup_rows()` (day rows only). Private services are excluded here and
+from the day tables), `rollup_rows()` (day rows only) or, to sum several spans of days in one query
+per table, `rollup_tables()` with `span_conditions()`. Private services are excluded here and
 nowhere else, so a filter means the same thing everywhere and nothing private leaks through a new
 page.
 """
@@ -129,7 +130,7 @@ def dimension_ids(f: CaseFilter) -> DimensionIds:
     if f.departments:
         depts = Department.objects.filter(slug__in=f.departments)
         departments = list(depts.values_list("id", flat=True))
-    private = Service.objects.filter(private=True).values_list("id", flat=True)
+    private = Service.objects.filter(private=True).order_by().values_list("id", flat=True)
     excluded = [] if f.include_private else list(private)
     return DimensionIds(excluded, layers, services, departments)
 
@@ -176,21 +177,50 @@ def rollup_parts(
     """
     if not months:
         return [rollup_rows(f, model)]
-    split = month_split(f.requested_from, f.requested_to)
-    ids = dimension_ids(f)  # once for every part: the parts differ only in their dates
+    month_rows, day_rows = span_conditions(f.requested_from, f.requested_to)
+    undated = replace(f, requested_from=None, requested_to=None)
+    in_months, in_days = rollup_tables(undated, model)
     parts = []
-    if split.months is not None:
-        first, last = split.months
-        qs = _rollup_dimensions(f, _MONTHLY[model], ids)
-        if first is not None:
-            qs = qs.filter(month__gte=first)
-        if last is not None:
-            qs = qs.filter(month__lte=last)
-        parts.append(qs.annotate(day=F("month")))
-    for first, last in split.days:
-        span = replace(f, requested_from=first, requested_to=last)
-        parts.append(rollup_rows(span, model, ids=ids))
+    if month_rows is not None:
+        parts.append(in_months.filter(month_rows).annotate(day=F("month")))
+    parts.extend(in_days.filter(span) for span in day_rows)
     return parts
+
+
+def span_conditions(first: date | None, last: date | None) -> tuple[Q | None, list[Q]]:
+    """Which rows hold the local days `first`..`last` (inclusive; None: unbounded): a condition on
+    a month table's `month` for the whole months (None if there are none; an empty Q() for every
+    month), and one on a day table's `day` for each partial month at either end.
+
+    With `rollup_tables`, a reader sums several spans in one query per table, each span a filtered
+    aggregate (`Sum("opened", filter=...)`), instead of one query per span and figure.
+    """
+    split = month_split(first, last)
+    months = None
+    if split.months is not None:
+        low, high = split.months
+        bounds = {"month__gte": low, "month__lte": high}
+        months = Q(**{k: v for k, v in bounds.items() if v is not None})
+    days = []
+    for low, high in split.days:
+        bounds = {"day__gte": low, "day__lte": high}
+        days.append(Q(**{k: v for k, v in bounds.items() if v is not None}))
+    return months, days
+
+
+def rollup_tables(
+    f: CaseFilter,
+    model: type[DailyCaseCount] | type[DailyCloseTime] = DailyCaseCount,
+    *,
+    ids: DimensionIds | None = None,
+) -> tuple[QuerySet[Any], QuerySet[Any]]:
+    """The month table's and the day table's (`model`'s) rows for f's dimensions, of every date:
+    the caller picks its days with `span_conditions`. f must give no requested dates, so none is
+    silently dropped. `ids`: f's dimension ids, when the caller has them already."""
+    if f.requested_from or f.requested_to:
+        raise ValueError("rollup_tables reads every date: pick the days with span_conditions")
+    ids = ids or dimension_ids(f)  # once for both tables
+    return _rollup_dimensions(f, _MONTHLY[model], ids), _rollup_dimensions(f, model, ids)
 
 
 def _rollup_dimensions(

@@ -18,7 +18,7 @@ from civicstat.cases.models import (
     MonthlyCaseCount,
     Service,
 )
-from civicstat.cases.query import CaseFilter, rollup_parts, rollup_rows
+from civicstat.cases.query import CaseFilter, rollup_parts, rollup_rows, rollup_tables
 from civicstat.lib.periods import period_of
 
 pytestmark = pytest.mark.django_db
@@ -111,3 +111,10 @@ def test_month_rows_leave_private_services_out_too(imported):
     assert opened(CaseFilter()) == Case.objects.count() - hidden
     assert opened(CaseFilter(include_private=True)) == Case.objects.count()
     assert opened(CaseFilter(services=[Service.objects.get(id=top).code])) == 0
+
+
+def test_the_tables_for_spans_refuse_a_filter_with_dates(imported):
+    """`rollup_tables` reads every date, so a filter's dates would be silently dropped."""
+    assert len(rollup_tables(CaseFilter(departments=[Department.objects.first().slug]))) == 2
+    with pytest.raises(ValueError, match="span_conditions"):
+        rollup_tables(CaseFilter(requested_from=date(2015, 1, 1)))
