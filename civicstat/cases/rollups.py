@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from civicstat.cases.bulk import insert_rows
 from civicstat.cases.models import (
     CaseArea,
+    CloseTimeTotal,
     DailyCaseCount,
     DailyCloseTime,
     MonthlyCaseCount,
@@ -28,6 +29,7 @@ from civicstat.cases.models.core import Case
 CountKey = tuple[date, int, int, int, int, str]  # day, layer, service, department, area, group
 _DIMS = ("day", "layer_id", "service_id", "department_id", "area_id")
 CloseKey = tuple[date, int, int, int, int, int]  # day, layer, service, department, area, bucket
+_TOTAL_KEY = ("area_id", "department_id", "bucket", "layer_id", "service_id")
 
 
 class RollupDelta:
@@ -72,8 +74,11 @@ class RollupDelta:
             pair[0] += v[0]
             pair[1] += v[1]
         month_closes: defaultdict[CloseKey, int] = defaultdict(int)
+        totals: defaultdict[tuple[int, ...], int] = defaultdict(int)
         for ck, n in self.close_times.items():
             month_closes[(ck[0].replace(day=1), *ck[1:])] += n
+            _, layer, service, department, area, bucket = ck
+            totals[(area, department, bucket, layer, service)] += n
         count_rows: dict[type[Any], list[Any]] = {
             DailyCaseCount: [(*k, v[0], v[1]) for k, v in self.counts.items() if v[0] or v[1]],
             MonthlyCaseCount: [(*k, v[0], v[1]) for k, v in months.items() if v[0] or v[1]],
@@ -87,6 +92,7 @@ class RollupDelta:
                 _upsert(cursor, model, "status_group", ("opened", "closed"), _rows(rows, day))
             for model, closes in close_rows.items():
                 _upsert(cursor, model, "bucket", ("count",), _rows(closes, day))
+            _total_upsert(cursor, [(*k, n) for k, n in totals.items() if n])
         self.counts.clear()
         self.close_times.clear()
 
@@ -108,6 +114,18 @@ def _upsert(
         match = " AND ".join(f"{k} = %s" for k in key)
         zero = " AND ".join(f"{s} = 0" for s in sums)
         cursor.executemany(f"DELETE FROM {table} WHERE {match} AND {zero}", gone)
+
+
+def _total_upsert(cursor: Any, rows: list[tuple[int, ...]]) -> None:
+    """Add `rows` (`_TOTAL_KEY`, count) to the whole-history histogram; drop rows at zero."""
+    if not rows:
+        return
+    table = CloseTimeTotal._meta.db_table
+    key = ", ".join(_TOTAL_KEY)
+    added = f"ON CONFLICT ({key}) DO UPDATE SET count = {table}.count + excluded.count"
+    insert_rows(cursor, table, [*_TOTAL_KEY, "count"], rows, added)
+    if any(r[-1] < 0 for r in rows):
+        cursor.execute(f"DELETE FROM {table} WHERE count = 0")
 
 
 def _rows(rows: list[Any], day: Callable[[date], object]) -> list[Any]:
@@ -158,12 +176,13 @@ def rebuild(*, exclusive: bool = False) -> tuple[int, int, int, int]:
     month_key = ", ".join(month if k == "month" else k for k in _unique_key(MonthlyCaseCount)[:-1])
     tables = (DailyCaseCount, DailyCloseTime, MonthlyCaseCount, MonthlyCloseTime)
     counts_table, close_table, month_counts, month_closes = (m._meta.db_table for m in tables)
+    total_table, total_key = CloseTimeTotal._meta.db_table, ", ".join(_TOTAL_KEY)
     with transaction.atomic(), connection.cursor() as cursor:
-        for table in (counts_table, close_table, month_counts, month_closes):
+        for table in (counts_table, close_table, month_counts, month_closes, total_table):
             cursor.execute(f"DELETE FROM {table}")
         sorted_build = exclusive or connection.vendor == "sqlite"
         if sorted_build:
-            indexes_drop(tables)
+            indexes_drop((*tables, CloseTimeTotal))
         cursor.execute(
             f"INSERT INTO {counts_table} ({columns}, status_group, opened, closed)"
             f" SELECT {columns}, g, SUM(o), SUM(x) FROM ({' UNION ALL '.join(counted)}) AS parts"
@@ -186,8 +205,12 @@ def rebuild(*, exclusive: bool = False) -> tuple[int, int, int, int]:
             f" SELECT {month}, {dimensions}, bucket, SUM(count)"
             f" FROM {close_table} GROUP BY {month_key}, bucket ORDER BY {month_key}, bucket"
         )
+        cursor.execute(
+            f"INSERT INTO {total_table} ({total_key}, count) SELECT {total_key}, SUM(count)"
+            f" FROM {month_closes} GROUP BY {total_key} ORDER BY {total_key}"
+        )
         if sorted_build:
-            indexes_restore(tables)
+            indexes_restore((*tables, CloseTimeTotal))
     day_counts, day_closes, month_count_rows, month_close_rows = (m.objects.count() for m in tables)
     return day_counts, day_closes, month_count_rows, month_close_rows
 

@@ -18,6 +18,7 @@ from civicstat.cases.models.core import (
     StatusMapping,
 )
 from civicstat.cases.models.rollups import (
+    CloseTimeTotal,
     DailyCaseCount,
     DailyCloseTime,
     MonthlyCaseCount,
@@ -30,6 +31,7 @@ __all__ = [
     "CaseArea",
     "CaseContact",
     "CaseEvent",
+    "CloseTimeTotal",
     "DailyCaseCount",
     "DailyCloseTime",
     "DataVersion",

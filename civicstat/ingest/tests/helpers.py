@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from civicstat.cases.models import (
+    CloseTimeTotal,
     DailyCaseCount,
     DailyCloseTime,
     MonthlyCaseCount,
@@ -33,7 +34,7 @@ def count_by(rows: list[dict[str, str]], column: str) -> Counter[str]:
 
 
 def rollup_state() -> tuple[set[tuple[Any, ...]], ...]:
-    """Every row of the four rollup tables, to compare two ways of building them."""
+    """Every row of the rollup tables, to compare two ways of building them."""
     counts = set(DailyCaseCount.objects.values_list(
         "day", "layer_id", "service_id", "department_id", "area_id", "status_group", "opened",
         "closed"))  # fmt: skip
@@ -46,4 +47,7 @@ def rollup_state() -> tuple[set[tuple[Any, ...]], ...]:
     month_closes = set(MonthlyCloseTime.objects.values_list(
         "month", "layer_id", "service_id", "department_id", "area_id", "bucket", "count"
     ))  # fmt: skip
-    return counts, closes, month_counts, month_closes
+    totals = set(CloseTimeTotal.objects.values_list(
+        "area_id", "department_id", "bucket", "layer_id", "service_id", "count"
+    ))  # fmt: skip
+    return counts, closes, month_counts, month_closes, totals
