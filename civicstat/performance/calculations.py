@@ -18,12 +18,12 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Count, FloatField, Max, Q, QuerySet, Sum
+from django.db.models import Count, FloatField, Max, QuerySet, Sum
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from civicstat.cases.models import Case, DailyCaseCount, DailyCloseTime, Service
+from civicstat.cases.models import Case, DailyCaseCount, DailyCloseTime, Department, Service
 from civicstat.cases.query import CaseFilter, FilterError, cases, parse_filters, rollup_parts
 from civicstat.lib.periods import Period, period_of, periods_between
 from civicstat.lib.quantiles import MAX_BUCKET, bucket_bounds, median
@@ -188,8 +188,8 @@ def _closed_within(
     within = [0] * len(periods)
     total = [0] * len(periods)
     # Bucket edges grow with the bucket number, so "within the limit" is "bucket <= the limit's
-    # last bucket", and the database sums both sides per period: a few rows per period come back,
-    # not one per bucket. One query per distinct limit (and part).
+    # last bucket", and the database sums per period: a few rows per period come back, not one
+    # per bucket. Queries per distinct limit (and part).
     groups: list[tuple[int, list[int] | None]]  # (last bucket within, services or None: all)
     if measure.target_days:
         groups = [(last_bucket_within(float(measure.target_days) * DAY), None)]
@@ -201,16 +201,28 @@ def _closed_within(
         ):
             by_days[days or 0].append(service_id)
         groups = [(last_bucket_within(float(d) * DAY), ids) for d, ids in by_days.items()]
-    for rows in _parts(f, periods, DailyCloseTime):
-        for last, services in groups:
-            chosen = rows if services is None else rows.filter(service_id__in=services)
-            grouped = chosen.values_list("day").annotate(
-                n=Sum("count"), w=Sum("count", filter=Q(bucket__lte=last))
-            )
-            for day, n, w in _rows(grouped.order_by()):
+    # Closed per period from the count tables (a row per service and status, not per bucket);
+    # late from the histogram's buckets past the limit only, read as a range of the covering
+    # index: naming every department lets SQLite seek (department, bucket > limit) in each
+    # instead of scanning the area (Public Works within 14 days at 1 M cases: 187 k histogram
+    # rows → 27 k late ones and 26 k count rows). Within = closed - late.
+    every_department: list[int] | None = None
+    if not f.departments:
+        every_department = [0, *Department.objects.values_list("id", flat=True)]
+    for last, services in groups:
+        for part in _parts(f, periods):
+            chosen = part if services is None else part.filter(service_id__in=services)
+            for day, n in _rows(chosen.values_list("day").annotate(n=Sum("closed")).order_by()):
                 i = index(day)
                 total[i] += n
-                within[i] += w or 0
+                within[i] += n
+        for part in _parts(f, periods, DailyCloseTime):
+            chosen = part if services is None else part.filter(service_id__in=services)
+            if every_department is not None:
+                chosen = chosen.filter(department_id__in=every_department)
+            late = chosen.filter(bucket__gt=last).values_list("day").annotate(n=Sum("count"))
+            for day, n in _rows(late.order_by()):
+                within[index(day)] -= n
     return [
         Point(p, 100.0 * w / t if t else None, float(w), float(t))
         for p, w, t in zip(periods, within, total, strict=True)
