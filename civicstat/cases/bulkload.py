@@ -101,6 +101,31 @@ def planner_statistics_refresh(*, full: bool = False) -> None:
             cursor.execute("ANALYZE")
 
 
+class GrowingStatistics:
+    """Planner statistics for the tables a bulk load fills, refreshed each time they double.
+
+    A first import starts from empty tables, and each batch looks its cases up by the unique key.
+    PostgreSQL plans those lookups from its statistics; where autovacuum does not refresh them in
+    time (or is off) it keeps planning for an empty table and scans it: a 10 M-case load fell from
+    3,000 to 1,100 rows/s by 3.5 M cases, and recovered at once after an ANALYZE. SQLite seeks the
+    unique key whatever its statistics say, so this does nothing there.
+    """
+
+    FIRST = 50_000  # cases written before the first refresh
+
+    def __init__(self) -> None:
+        self.at = 0
+
+    def written(self, total: int) -> None:
+        """Tell it how many cases the load has written so far."""
+        if connection.vendor != "postgresql" or total < max(self.FIRST, 2 * self.at):
+            return
+        with connection.cursor() as cursor:
+            for model in LOADED:
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+        self.at = total
+
+
 def catch_up() -> tuple[int, int, int, int] | None:
     """Rebuild the rollups and map cells if a bulk load left them stale, and tell the apps that
     the data changed. Returns the rollups' row counts (as `rollups.rebuild`), or None when there

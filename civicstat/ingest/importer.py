@@ -93,6 +93,7 @@ def import_file(
         bulkload.catch_up()  # a bulk load stopped half-way left the rollups stale
         if bulk is None:
             bulk = bulkload.should_defer()
+        growing = bulkload.GrowingStatistics()
         if bulk:
             bulkload.defer()
         run = ImportRun.objects.create(profile=profile.name, file_name=path.name)
@@ -113,6 +114,8 @@ def import_file(
             run.created, run.updated, run.unchanged = total.created, total.updated, total.unchanged
             run.save(update_fields=["rows_read", "rejected", "created", "updated", "unchanged"])
             rejects.clear()
+            if bulk:
+                growing.written(total.created)
             if progress:
                 progress(reader.bytes_read, reader.size)
 

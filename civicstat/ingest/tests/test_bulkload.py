@@ -100,3 +100,25 @@ def test_a_bulk_load_stopped_half_way_is_caught_up_by_the_next_import(
     assert not bulkload.is_stale()
     total = sum(DailyCaseCount.objects.filter(area_id=0).values_list("opened", flat=True))
     assert total == 10_000
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite seeks the key regardless")
+def test_a_bulk_load_keeps_planner_statistics_as_the_tables_grow(sample, kc_areas, monkeypatch):
+    """PostgreSQL learns the cases table is no longer empty while the load runs, not after it."""
+    monkeypatch.setattr(bulkload.GrowingStatistics, "FIRST", 2000)
+    seen: list[float] = []
+    real = bulkload.GrowingStatistics.written
+
+    def watched(self: bulkload.GrowingStatistics, total: int) -> None:
+        real(self, total)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s",
+                           [Case._meta.db_table])  # fmt: skip
+            seen.append(cursor.fetchone()[0])
+
+    monkeypatch.setattr(bulkload.GrowingStatistics, "written", watched)
+    run = run_import(sample, batch_size=2000)
+    assert run.created == 10_000
+    # Refreshed at 2,000 cases, then at 4,000 and 8,000: each time the table had doubled.
+    assert [n for n in seen if n > 0][:1] == [2000]
+    assert max(seen) == 8000
