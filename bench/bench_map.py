@@ -24,6 +24,7 @@ import json
 import math
 import os
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -268,6 +269,11 @@ def main() -> None:
     _write(sections)
 
 
+def _table_key(table: str) -> str:
+    """ "1m cases (1,000,000), sqlite" from a table's heading line."""
+    return re.sub(r", \d+ viewports.*$", "", table.split("\n", 1)[0])
+
+
 def _write(sections: list[str]) -> None:
     """Update this benchmark's section of bench/README.md: the tables just measured replace
     theirs, tables of sizes or engines not run this time stay."""
@@ -275,8 +281,16 @@ def _write(sections: list[str]) -> None:
     start = text.find(SECTION)
     end = text.find("\n## ", start + len(SECTION)) if start != -1 else -1
     old = text[start:end] if end != -1 else text[start:] if start != -1 else ""
-    tables = {t.split("\n", 1)[0]: "### " + t for t in old.split("\n### ")[1:]}
-    tables.update({t.split("\n", 1)[0].removeprefix("### "): t for t in sections})
+    # A table is known by its size and engine: a new run replaces it, whatever its viewports.
+    tables = {_table_key(t): "### " + t for t in old.split("\n### ")[1:]}
+    tables.update({_table_key(t.removeprefix("### ")): t for t in sections})
+    # Paragraphs written by hand between the intro and the first table (the summary) stay.
+    head = old.split("\n### ", 1)[0]
+    notes = "".join(
+        part.strip() + "\n\n"
+        for part in head.split("\n\n")[1:]
+        if part.strip() and not part.startswith("`make bench-map`")
+    )
     body = (
         f"{SECTION}\n\n`make bench-map` (bench/bench_map.py): viewport queries over random"
         " viewports (20 a zoom unless the table says otherwise) of a 1280×900 map. The baseline"
@@ -284,6 +298,7 @@ def _write(sections: list[str]) -> None:
         " geometry column with a GiST index, grouped with `ST_SnapToGrid`; on SQLite (and on"
         " PostgreSQL without PostGIS) a plain `GROUP BY` of rounded coordinates over the same"
         " cases in the same database.\n\n"
+        + notes
         + "\n".join(t.rstrip("\n") + "\n" for _, t in sorted(tables.items()))
     )
     if start == -1:
