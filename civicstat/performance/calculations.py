@@ -16,15 +16,20 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from django.core.exceptions import EmptyResultSet
-from django.db import connection
-from django.db.models import Count, FloatField, Max, QuerySet, Sum
+from django.db.models import Count, FloatField, Max, Sum
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
 
 from civicstat.cases.models import Case, DailyCaseCount, DailyCloseTime, Department, Service
-from civicstat.cases.query import CaseFilter, FilterError, cases, parse_filters, rollup_parts
+from civicstat.cases.query import (
+    CaseFilter,
+    FilterError,
+    cases,
+    grouped_rows,
+    parse_filters,
+    rollup_parts,
+)
 from civicstat.lib.periods import Period, period_of, periods_between
 from civicstat.lib.quantiles import MAX_BUCKET, bucket_bounds, median
 from civicstat.performance.models import Calculation, Measure, Unit
@@ -112,28 +117,6 @@ def _indexer(periods: list[Period]) -> Callable[[date], int]:
     return index
 
 
-def _rows(qs: QuerySet[Any]) -> list[tuple[Any, ...]]:
-    """The rows of a grouped rollup queryset whose first column is a day, read with the driver's
-    own cursor: the ORM converted each of tens of thousands of date texts (a median's month and
-    bucket rows) one by one, which took longer than the database took to group them. Each
-    distinct day is converted once."""
-    try:
-        sql, params = qs.query.sql_with_params()
-    except EmptyResultSet:
-        return []
-    days: dict[Any, date] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    out = []
-    for day, *rest in rows:
-        known = days.get(day)
-        if known is None:
-            known = days[day] = day if isinstance(day, date) else date.fromisoformat(day)
-        out.append((known, *rest))
-    return out
-
-
 def _parts(f: CaseFilter, periods: list[Period], model: Any = DailyCaseCount) -> list[Any]:
     """The rollup rows for `f`: months, quarters and years are whole months; weeks need days."""
     return rollup_parts(f, model, months=periods[0].kind != "week")
@@ -142,7 +125,7 @@ def _parts(f: CaseFilter, periods: list[Period], model: Any = DailyCaseCount) ->
 def _opened(f: CaseFilter, periods: list[Period], index: Callable[[date], int]) -> list[int]:
     counts = [0] * len(periods)
     for part in _parts(f, periods):
-        for day, n in _rows(part.values_list("day").annotate(n=Sum("opened")).order_by()):
+        for day, n in grouped_rows(part.values_list("day").annotate(n=Sum("opened"))):
             counts[index(day)] += n
     return counts
 
@@ -212,7 +195,7 @@ def _closed_within(
     for last, services in groups:
         for part in _parts(f, periods):
             chosen = part if services is None else part.filter(service_id__in=services)
-            for day, n in _rows(chosen.values_list("day").annotate(n=Sum("closed")).order_by()):
+            for day, n in grouped_rows(chosen.values_list("day").annotate(n=Sum("closed"))):
                 i = index(day)
                 total[i] += n
                 within[i] += n
@@ -221,7 +204,7 @@ def _closed_within(
             if every_department is not None:
                 chosen = chosen.filter(department_id__in=every_department)
             late = chosen.filter(bucket__gt=last).values_list("day").annotate(n=Sum("count"))
-            for day, n in _rows(late.order_by()):
+            for day, n in grouped_rows(late):
                 within[index(day)] -= n
     return [
         Point(p, 100.0 * w / t if t else None, float(w), float(t))
@@ -232,8 +215,8 @@ def _closed_within(
 def _median_days(f: CaseFilter, periods: list[Period], index: Callable[[date], int]) -> list[Point]:
     histograms: list[dict[int, int]] = [defaultdict(int) for _ in periods]
     for part in _parts(f, periods, DailyCloseTime):
-        grouped = part.values_list("day", "bucket").annotate(n=Sum("count")).order_by()
-        for day, bucket, n in _rows(grouped):
+        grouped = part.values_list("day", "bucket").annotate(n=Sum("count"))
+        for day, bucket, n in grouped_rows(grouped):
             histograms[index(day)][bucket] += n
     out = []
     for p, counts in zip(periods, histograms, strict=True):
