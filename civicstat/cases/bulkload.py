@@ -64,10 +64,9 @@ def indexes_drop(tables: Iterable[type[models.Model]]) -> None:
                     cursor.execute(f"DROP INDEX {connection.ops.quote_name(str(index.name))}")
 
 
-def indexes_restore(tables: Iterable[type[models.Model]]) -> list[str]:
-    """Create whichever of the models' `Meta.indexes` are missing; returns their names."""
+def indexes_restore(tables: Iterable[type[models.Model]]) -> None:
+    """Create whichever of the models' `Meta.indexes` are missing."""
     editor = connection.schema_editor()  # only to write the SQL: not entered, runs nothing
-    made = []
     _settle_constraints()
     with connection.cursor() as cursor:
         for model in tables:
@@ -75,8 +74,6 @@ def indexes_restore(tables: Iterable[type[models.Model]]) -> list[str]:
             for index in model._meta.indexes:
                 if index.name not in present:
                     cursor.execute(str(index.create_sql(model, editor)))
-                    made.append(str(index.name))
-    return made
 
 
 def is_stale() -> bool:

@@ -89,23 +89,25 @@ class RollupDelta:
         }
         with connection.cursor() as cursor:
             for model, rows in count_rows.items():
-                _upsert(cursor, model, "status_group", ("opened", "closed"), _rows(rows, day))
+                key = (_date_column(model), *_DIMS[1:], "status_group")
+                _upsert(cursor, model, key, ("opened", "closed"), _rows(rows, day))
             for model, closes in close_rows.items():
-                _upsert(cursor, model, "bucket", ("count",), _rows(closes, day))
-            _total_upsert(cursor, [(*k, n) for k, n in totals.items() if n])
+                key = (_date_column(model), *_DIMS[1:], "bucket")
+                _upsert(cursor, model, key, ("count",), _rows(closes, day))
+            _upsert(cursor, CloseTimeTotal, _TOTAL_KEY, ("count",),
+                    [(*k, n) for k, n in totals.items() if n])  # fmt: skip
         self.counts.clear()
         self.close_times.clear()
 
 
 def _upsert(
-    cursor: Any, model: type[Any], last: str, sums: tuple[str, ...], rows: list[Any]
+    cursor: Any, model: type[Any], key: tuple[str, ...], sums: tuple[str, ...], rows: list[Any]
 ) -> None:
-    """Add `rows` (the key: day or month, the dimensions, `last`; then `sums`) to `model`'s rows,
-    and delete the rows a negative delta took to zero."""
+    """Add `rows` (the `key` columns, then `sums`) to `model`'s rows, and delete the rows a
+    negative delta took to zero."""
     if not rows:
         return
     table = model._meta.db_table
-    key = ["month" if model in (MonthlyCaseCount, MonthlyCloseTime) else "day", *_DIMS[1:], last]
     added = ", ".join(f"{s} = {table}.{s} + excluded.{s}" for s in sums)
     insert_rows(cursor, table, [*key, *sums], rows,
                 f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {added}")  # fmt: skip
@@ -116,16 +118,8 @@ def _upsert(
         cursor.executemany(f"DELETE FROM {table} WHERE {match} AND {zero}", gone)
 
 
-def _total_upsert(cursor: Any, rows: list[tuple[int, ...]]) -> None:
-    """Add `rows` (`_TOTAL_KEY`, count) to the whole-history histogram; drop rows at zero."""
-    if not rows:
-        return
-    table = CloseTimeTotal._meta.db_table
-    key = ", ".join(_TOTAL_KEY)
-    added = f"ON CONFLICT ({key}) DO UPDATE SET count = {table}.count + excluded.count"
-    insert_rows(cursor, table, [*_TOTAL_KEY, "count"], rows, added)
-    if any(r[-1] < 0 for r in rows):
-        cursor.execute(f"DELETE FROM {table} WHERE count = 0")
+def _date_column(model: type[Any]) -> str:
+    return "month" if model in (MonthlyCaseCount, MonthlyCloseTime) else "day"
 
 
 def _rows(rows: list[Any], day: Callable[[date], object]) -> list[Any]:
