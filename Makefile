@@ -72,7 +72,7 @@ bench-map: setup  ## Map cluster queries at zooms 10-16 and the department compa
 	-@pg=$$(ls /etc/postgresql 2>/dev/null | sort -V | tail -1); \
 	  [ -z "$$pg" ] || dpkg -s postgresql-$$pg-postgis-3 >/dev/null 2>&1 || \
 	  apt-get install -y -qq postgresql-$$pg-postgis-3 >/dev/null 2>&1 || true
-	$(PY) bench/bench_map.py --sizes $(or $(SIZES),1m) \
+	$(PY) bench/bench_map.py --sizes $(or $(SIZES),kc,1m) \
 	  $(if $(BASELINE_VIEWPORTS),--baseline-viewports $(BASELINE_VIEWPORTS))
 
 bench-measures: setup  ## Demo measures from rollups beside SQL over cases, 1 M cases (SIZES=1m,10m)

@@ -14,7 +14,9 @@ of a 1280×900 screen centred on random located cases, at every zoom from 10 to 
   the viewport, in the same database, same viewports, no filter.
 
 And the department comparison (`departments_compare`) over the whole history, from the rollups,
-uncached. `make bench-map` runs it; results go to bench/README.md.
+uncached, 40 calls. Sizes: `kc` is the Kansas City demo (80 k real requests; the comparison's goal,
+≤ 20 ms, is set on it), `1m` and `10m` generated cases. `make bench-map` runs `kc,1m`
+(`SIZES=kc,1m,10m` for more); results go to bench/README.md.
 """
 
 from __future__ import annotations
@@ -35,7 +37,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-SIZES = {"1m": 1_000_000, "10m": 10_000_000}
+# "kc" is the Kansas City demo itself (80 k real requests), where the department comparison's goal
+# is set; the others are generated cases.
+SIZES = {"kc": 0, "1m": 1_000_000, "10m": 10_000_000}
+COMPARE_RUNS = 40
+COMPARE_GOAL_MS = 20
 ENGINES = ("sqlite", "postgresql")
 ZOOMS = range(10, 17)
 VIEWPORTS = 20
@@ -132,7 +138,7 @@ def child(url: str, viewports: int, baseline_viewports: int) -> None:
             _timed(baseline, timings.setdefault("baseline", {}).setdefault(zoom, []))
     compare_runs: list[float] = []
     window = window_for("all")
-    for _ in range(5):
+    for _ in range(COMPARE_RUNS):
         _timed(lambda: departments_compare(window), compare_runs)
     print(MARK + json.dumps({
         "postgis": postgis,
@@ -197,6 +203,18 @@ def _p50_p95(values: list[float]) -> str:
     return f"{_p(values, 0.5):.1f} / {_p(values, 0.95):.1f}"
 
 
+def _compare_goal(size: str, result: dict[str, Any]) -> str:
+    """The goal (≤ 20 ms over the full KC history) is set on the KC demo: say there if it is met."""
+    if size != "kc":
+        return ""
+    met = statistics.median(result["departments_ms"]) <= COMPARE_GOAL_MS
+    return f" (goal ≤ {COMPARE_GOAL_MS} ms: {'met' if met else 'NOT met'})"
+
+
+def _label(size: str) -> str:
+    return "Kansas City demo" if size == "kc" else f"{size} cases"
+
+
 def table(
     engine: str, size: str, result: dict[str, Any], viewports: int, baseline_viewports: int
 ) -> str:
@@ -205,7 +223,8 @@ def table(
         f" (baseline on the first {baseline_viewports})" if baseline_viewports < viewports else ""
     )
     lines = [
-        f"### {size} cases ({result['cases']:,}), {engine}, {viewports} viewports a zoom{sampled}",
+        f"### {_label(size)} ({result['cases']:,}), {engine},"
+        f" {viewports} viewports a zoom{sampled}",
         "",
         f"{result['cells']:,} map cell rows"
         + (f"; rollup rebuilt in {result['rebuilt_s']:.0f} s" if result["rebuilt_s"] else ""),
@@ -229,9 +248,11 @@ def table(
         "",
         f"All zooms: civicstat p95 {_p(everything, 0.95):.1f} ms, baseline p95"
         f" {_p(baseline, 0.95):.1f} ms ({_p(baseline, 0.95) / _p(everything, 0.95):.1f}×).",
-        f"Department comparison, {result['departments']} departments, whole history, uncached:"
-        f" median {statistics.median(result['departments_ms']):.1f} ms,"
-        f" max {max(result['departments_ms']):.1f} ms.",
+        f"Department comparison, {result['departments']} departments, whole history, uncached,"
+        f" {len(result['departments_ms'])} calls: median"
+        f" {statistics.median(result['departments_ms']):.1f} ms,"
+        f" p95 {_p(result['departments_ms'], 0.95):.1f} ms,"
+        f" max {max(result['departments_ms']):.1f} ms" + _compare_goal(size, result) + ".",
         "",
     ]
     return "\n".join(lines)
@@ -239,7 +260,7 @@ def table(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1m", help="comma-separated: 1m,10m")
+    parser.add_argument("--sizes", default="kc,1m", help="comma-separated: kc,1m,10m")
     parser.add_argument("--engines", default=",".join(ENGINES))
     parser.add_argument("--viewports", type=int, default=VIEWPORTS, help="random viewports a zoom")
     parser.add_argument("--baseline-viewports", type=int, default=0,
@@ -250,12 +271,16 @@ def main() -> None:
     if args.child:
         child(args.child, args.viewports, sample)
         return
-    from bench.dataset import bench_database
+    from bench.dataset import bench_database, demo_database
 
     sections = []
     for size in args.sizes.split(","):
         for engine in args.engines.split(","):
-            url = bench_database(count=SIZES[size], engine=engine)
+            url = (
+                demo_database(engine=engine)
+                if size == "kc"
+                else bench_database(count=SIZES[size], engine=engine)
+            )
             done = subprocess.run(  # noqa: S603 - this script, fixed arguments
                 [sys.executable, __file__, "--child", url, "--viewports", str(args.viewports),
                  "--baseline-viewports", str(sample)],
