@@ -12,12 +12,12 @@ demo: setup migrate  ## Install everything, load the Kansas City demo, serve it 
 	$(MANAGE) load_demo
 	$(MAKE) serve
 
-serve:  ## Serve on http://$(HOST):$(PORT) with gunicorn; run the task worker and sync scheduler beside it
+serve:  ## Serve on http://$(HOST):$(PORT) with granian; run the task worker and sync scheduler beside it
 	@echo "CivicStat is starting on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
 	@trap 'kill 0' EXIT INT TERM; \
 	  $(MANAGE) db_worker & \
 	  $(MANAGE) run_scheduler & \
-	  .venv/bin/gunicorn civicstat.wsgi --bind $(HOST):$(PORT) --access-logfile -
+	  $(PY) -m civicstat.server --host $(HOST) --port $(PORT) --access-log
 
 setup: python frontend static
 

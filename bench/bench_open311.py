@@ -1,10 +1,11 @@
 """Open311 benchmark: `requests.json` with filters that return 1,000 of 1 M cases, under 64 clients.
 
-CivicStat is served by gunicorn as `make serve` runs it (`gunicorn.conf.py`: 2 threaded workers
-that keep connections open) from the shared benchmark database (`bench/dataset.py`), once as
-deployed (a repeat of a query is served from the response cache until the data changes) and once
-with that cache off, so every request reads the cases as the baseline does. The baseline is the
-same query in a minimal FastAPI app (`bench/open311_baseline.py`) under uvicorn with 2 workers.
+CivicStat is served by granian as `make serve` runs it (`python -m civicstat.server`: 2 worker
+processes of 2 Python threads, HTTP handled in Rust, connections kept open) from the shared
+benchmark database (`bench/dataset.py`), once as deployed (a repeat of a query is served from the
+response cache until the data changes) and once with that cache off, so every request reads the
+cases as the baseline does. The baseline is the same query in a minimal FastAPI app
+(`bench/open311_baseline.py`) under uvicorn with 2 workers.
 
 The load comes from wrk (C, one thread, 64 connections each sending its next request as soon as
 the last is answered, for `--seconds`), so that the clients' own work does not eat the cores the
@@ -79,9 +80,8 @@ def start(kind: str, db_url: str, port: int) -> subprocess.Popen[bytes]:
     if kind == "uncached":  # every request reads the cases, as the baseline does
         env["RESPONSE_CACHE_MAX_BYTES"] = "0"
     if kind in ("civicstat", "uncached", "identity"):
-        # gunicorn reads gunicorn.conf.py from ROOT, as `make serve` does.
-        args = [str(venv / "gunicorn"), "civicstat.wsgi", "--bind", f"127.0.0.1:{port}",
-                "--log-level", "warning"]  # fmt: skip
+        args = [sys.executable, "-m", "civicstat.server", "--host", "127.0.0.1",
+                "--port", str(port)]  # fmt: skip
     else:
         args = [str(venv / "uvicorn"), "bench.open311_baseline:app", "--port", str(port),
                 "--workers", "2", "--log-level", "warning", "--no-access-log",
@@ -169,9 +169,9 @@ def main() -> None:
         if len(base["ids"]) != 1000 or any(r["ids"] != base["ids"] for r in runs.values()):
             raise SystemExit("CivicStat and the baseline disagree on the answer: not comparable")
         names = {
-            "civicstat": ("CivicStat (gunicorn.conf.py), response cache", "gzip"),
-            "identity": ("CivicStat (gunicorn.conf.py), response cache", "no gzip"),
-            "uncached": ("CivicStat (gunicorn.conf.py), response cache off", "gzip"),
+            "civicstat": ("CivicStat (civicstat.server), response cache", "gzip"),
+            "identity": ("CivicStat (civicstat.server), response cache", "no gzip"),
+            "uncached": ("CivicStat (civicstat.server), response cache off", "gzip"),
             "baseline": ("FastAPI + uvicorn (2 workers), GZipMiddleware", "gzip"),
         }
         for kind, (name, encoding) in names.items():

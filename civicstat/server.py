@@ -1,0 +1,66 @@
+"""Serve CivicStat over HTTP with granian: `python -m civicstat.server --host HOST --port PORT`.
+
+`make serve` (and so `make demo`) runs this; so does the Open311 benchmark. Put a reverse proxy
+that terminates HTTPS in front of it in production.
+
+Why granian rather than gunicorn: its HTTP handling is Rust, outside the GIL, so the Python
+threads only run Django. Under 64 clients asking for cached Open311 answers, gunicorn's threaded
+workers spent as much CPU parsing HTTP and juggling connections as Django spent answering: on the
+same two cores granian served about 1.5× as many answers a second, with a p95 about half as long
+(bench/README.md, "Open311 requests.json").
+
+Settings come from the environment, like every other: `WEB_WORKERS` processes (one or two per
+core) of `WEB_THREADS` Python threads each. More threads than that only queue for the GIL, which
+lengthens the slowest answers; connections beyond them wait in granian, kept open.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from django.core.exceptions import ImproperlyConfigured
+from granian.constants import Interfaces
+from granian.log import LogLevels
+from granian.server import MPServer
+
+from civicstat.lib.env import envint
+
+
+def server(host: str, port: int, *, access_log: bool = False) -> MPServer:
+    workers = envint("WEB_WORKERS", "2")
+    threads = envint("WEB_THREADS", "2")
+    for name, value in (("WEB_WORKERS", workers), ("WEB_THREADS", threads)):
+        if value < 1:
+            raise ImproperlyConfigured(f"{name} must be 1 or more, not {value}")
+    # Worker processes, as this (GIL) Python needs; granian's own `Granian` picks the same.
+    return MPServer(
+        "civicstat.wsgi:application",
+        address=host,
+        port=port,
+        interface=Interfaces.WSGI,
+        workers=workers,
+        blocking_threads=threads,
+        # Connections waiting for a thread queue in the listen backlog, not refused.
+        backlog=2048,
+        # A worker that dies (out of memory, a crashed extension) is started again.
+        respawn_failed_workers=True,
+        log_level=LogLevels.warning,
+        log_access=access_log,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Serve CivicStat with granian.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--access-log", action="store_true", help="log every request")
+    args = parser.parse_args(argv)
+    try:
+        app = server(args.host, args.port, access_log=args.access_log)
+    except ImproperlyConfigured as error:
+        parser.exit(2, f"{error}\n")
+    app.serve()
+
+
+if __name__ == "__main__":
+    main()
