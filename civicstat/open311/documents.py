@@ -35,10 +35,13 @@ def last_note() -> Subquery:
 
 
 def stamp(value: datetime | None) -> str | None:
-    """A W3C datetime with the city's offset, as the spec's examples write them."""
+    """A W3C datetime with the city's offset, as the spec's examples write them.
+
+    In the city's zone (no request ever activates another): `timezone.localtime` looks the current
+    zone up in a context-local on every call, a third of an uncached 1,000-case answer's time."""
     if value is None:
         return None
-    return timezone.localtime(value).isoformat(timespec="seconds")
+    return value.astimezone(timezone.get_default_timezone()).isoformat(timespec="seconds")
 
 
 def service_doc(service: Service, has_attributes: bool) -> dict[str, Any]:
