@@ -130,16 +130,41 @@ def _opened(f: CaseFilter, periods: list[Period], index: Callable[[date], int]) 
     return counts
 
 
+def _opened_by_group(
+    f: CaseFilter, periods: list[Period], index: Callable[[date], int]
+) -> dict[str, list[int]]:
+    """Cases opened per period, apart by status group ("open", "closed"): one read of the rows."""
+    counts: defaultdict[str, list[int]] = defaultdict(lambda: [0] * len(periods))
+    for part in _parts(f, periods):
+        grouped = part.values_list("day", "status_group").annotate(n=Sum("opened"))
+        for day, group, n in grouped_rows(grouped):
+            counts[group][index(day)] += n
+    return counts
+
+
 def _rate(
     measure: Measure, f: CaseFilter, periods: list[Period], index: Callable[[date], int]
 ) -> list[Point]:
-    numerators = _opened(f, periods, index)
-    if measure.fixed_denominator:
-        denominators = [measure.fixed_denominator] * len(periods)
-    else:
-        d = measure_filter(measure.denominator_filters)
+    denominators: list[float]
+    d = None if measure.fixed_denominator else measure_filter(measure.denominator_filters)
+    if d is not None:
         d.requested_from, d.requested_to = f.requested_from, f.requested_to
-        denominators = [float(n) for n in _opened(d, periods, index)]
+    if d is not None and replace(f, status_group="") == replace(d, status_group=""):
+        # A share of the same cases by status ("% of requests closed"): both sides from one read
+        # of the wider side's rows, apart by status group, not two reads of nearly the same rows.
+        by_group = _opened_by_group(replace(d, status_group=""), periods, index)
+
+        def side(g: CaseFilter) -> list[int]:
+            groups = [g.status_group] if g.status_group else list(by_group)
+            return [sum(by_group[x][i] for x in groups) for i in range(len(periods))]
+
+        numerators, denominators = side(f), [float(n) for n in side(d)]
+    else:
+        numerators = _opened(f, periods, index)
+        if d is None:
+            denominators = [measure.fixed_denominator or 0.0] * len(periods)
+        else:
+            denominators = [float(n) for n in _opened(d, periods, index)]
     scale = 100.0 if measure.unit == Unit.PERCENT else 1.0
     return [
         # Nothing to divide by is "no data", not zero.

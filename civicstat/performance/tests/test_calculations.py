@@ -45,6 +45,18 @@ def test_rate_divides_numerator_by_denominator_in_percent(city: dict[str, Any]) 
     assert got == {JAN: 75.0, FEB: round(100 * 2 / 3, 4)}
 
 
+def test_a_share_of_the_same_cases_by_status(city: dict[str, Any]) -> None:
+    # LEAK cases opened: January 3 (1 still open), February 1 (closed). Numerator and denominator
+    # differ only in status, so both come from one read of LEAK's rows.
+    closed = values(calculation="rate", unit="percent",
+                    filters={"service": "LEAK", "status": "closed"},
+                    denominator_filters={"service": "LEAK"})  # fmt: skip
+    assert closed == {JAN: round(100 * 2 / 3, 4), FEB: 100.0}
+    still_open = values(calculation="rate", filters={"service": "LEAK", "status": "open"},
+                        denominator_filters={"service": "LEAK", "status": "closed"})  # fmt: skip
+    assert still_open == {JAN: 0.5, FEB: 0.0}
+
+
 def test_a_rate_with_an_empty_denominator_is_no_data_not_zero(city: dict[str, Any]) -> None:
     got = values(calculation="rate", filters={"service": "LEAK"},
                  denominator_filters={"service": "POT", "status": "open"})  # fmt: skip
