@@ -14,10 +14,13 @@ demo: setup migrate  ## Install everything, load the Kansas City demo, serve it 
 
 serve:  ## Serve on http://$(HOST):$(PORT) with granian; run the task worker and sync scheduler beside it
 	@echo "CivicStat is starting on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
-	@trap 'kill 0' EXIT INT TERM; \
+	@# The server in the foreground gets Ctrl-C's INT once, as the terminal sends it; when it has
+	@# stopped, the shell stops the worker and the scheduler (one TERM each: granian, signalled
+	@# twice while shutting down, can hang).
+	@trap 'kill -TERM $$(jobs -p) 2>/dev/null; wait' EXIT; \
 	  $(MANAGE) db_worker & \
 	  $(MANAGE) run_scheduler & \
-	  $(PY) -m civicstat.server --host $(HOST) --port $(PORT) --access-log
+	  $(PY) -m civicstat.server --host $(HOST) --port $(PORT)
 
 setup: python frontend static
 

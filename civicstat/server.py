@@ -26,7 +26,7 @@ from granian.server import MPServer
 from civicstat.lib.env import envint
 
 
-def server(host: str, port: int, *, access_log: bool = False) -> MPServer:
+def server(host: str, port: int) -> MPServer:
     workers = envint("WEB_WORKERS", "2")
     threads = envint("WEB_THREADS", "2")
     for name, value in (("WEB_WORKERS", workers), ("WEB_THREADS", threads)):
@@ -45,7 +45,9 @@ def server(host: str, port: int, *, access_log: bool = False) -> MPServer:
         # A worker that dies (out of memory, a crashed extension) is started again.
         respawn_failed_workers=True,
         log_level=LogLevels.warning,
-        log_access=access_log,
+        # No access log: granian 2.8's hangs a worker that is stopped while logging (Ctrl-C left
+        # it running); the reverse proxy in front logs requests in production.
+        log_access=False,
     )
 
 
@@ -53,10 +55,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Serve CivicStat with granian.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--access-log", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     try:
-        app = server(args.host, args.port, access_log=args.access_log)
+        app = server(args.host, args.port)
     except ImproperlyConfigured as error:
         parser.exit(2, f"{error}\n")
     app.serve()
