@@ -5,7 +5,8 @@ for counts and close times, `rollup_parts()` (whole months from the month tables
 from the day tables), `rollup_rows()` (day rows only) or, to sum several spans of days in one query
 per table, `rollup_tables()` with `span_conditions()`. Private services are excluded here and
 nowhere else, so a filter means the same thing everywhere and nothing private leaks through a new
-page.
+page. (The public-only tables this builder reads, the departments' histograms and the map's cell
+totals, hold no private case to begin with: they are rewritten when a request type changes.)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from civicstat.cases.models import (
     DailyCaseCount,
     DailyCloseTime,
     Department,
+    DepartmentCloseTime,
     Layer,
     MonthlyCaseCount,
     MonthlyCloseTime,
@@ -234,6 +236,15 @@ def close_time_history(f: CaseFilter, *, ids: DimensionIds | None = None) -> Que
     return _rollup_dimensions(f, CloseTimeTotal, ids)
 
 
+def department_close_history(f: CaseFilter) -> QuerySet[Any] | None:
+    """The departments' whole-history close-time histograms (`DepartmentCloseTime`: a row per
+    department and bucket) for f, when they can answer it: public cases, no filter but areas.
+    None otherwise; `close_time_history` answers any filter."""
+    if replace(f, areas=[], status_group="") != CaseFilter() or f.status_group == StatusGroup.OPEN:
+        return None
+    return _area_rows(f, DepartmentCloseTime)
+
+
 def grouped_rows(qs: QuerySet[Any]) -> list[tuple[Any, ...]]:
     """The rows of a grouped `values_list` rollup query, read with the driver's own cursor: the
     ORM's per-value conversion took longer than the database took to group tens of thousands of
@@ -256,13 +267,7 @@ def _rollup_dimensions(
     `ids`: f's dimension ids, when the caller has them already."""
     if f.text or f.bbox or f.statuses or f.closed_from or f.closed_to:
         raise FilterError("text, bbox, local status and closed-date filters need the cases table")
-    if (
-        len(f.areas) > 1
-        and Area.objects.filter(id__in=f.areas).values("kind").distinct().count() > 1
-    ):
-        raise FilterError("rollups can combine areas of one kind only (they may overlap otherwise)")
-    everything: QuerySet[Any] = model.objects.all()
-    qs = everything.filter(area_id__in=f.areas) if f.areas else everything.filter(area_id=0)
+    qs = _area_rows(f, model)
     ids = ids or dimension_ids(f)
     if ids.excluded_services:
         qs = qs.exclude(service_id__in=ids.excluded_services)
@@ -279,6 +284,17 @@ def _rollup_dimensions(
         else:
             qs = qs.filter(**{"status_group": f.status_group})
     return qs
+
+
+def _area_rows(f: CaseFilter, model: type[Any]) -> QuerySet[Any]:
+    """`model`'s rows for f's areas (area 0, "all areas", when it names none)."""
+    if (
+        len(f.areas) > 1
+        and Area.objects.filter(id__in=f.areas).values("kind").distinct().count() > 1
+    ):
+        raise FilterError("rollups can combine areas of one kind only (they may overlap otherwise)")
+    everything: QuerySet[Any] = model.objects.all()
+    return everything.filter(area_id__in=f.areas) if f.areas else everything.filter(area_id=0)
 
 
 def status_labels() -> dict[tuple[int, str], str]:

@@ -1,7 +1,8 @@
 """Reactions to edits of the cases core's reference data, whoever makes them (admin, shell, code).
 
-A service turning private (or public again) changes what every public output may show: the apps
-that keep public-only figures hear of it in the same transaction (`service_privacy_changed`), and
+A service turning private (or public again) changes what every public output may show: the
+public-only department histograms are rebuilt here, and the apps that keep public-only figures
+hear of it in the same transaction (`service_privacy_changed`), and
 the data version moves so no cached response outlives the change.
 """
 
@@ -9,10 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection, transaction
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
 from civicstat.cases.models import Service
+from civicstat.cases.rollups import department_close_times_rebuild
 from civicstat.cases.signals import service_privacy_changed
 
 
@@ -31,6 +34,8 @@ def _privacy_after(sender: type[Service], instance: Service, created: bool, **kw
     before = getattr(instance, "_private_before", None)
     if created or before is None or before == instance.private:
         return
+    with transaction.atomic(), connection.cursor() as cursor:
+        department_close_times_rebuild(cursor)
     service_privacy_changed.send(sender=Service, service=instance)
     # Anything computed from public cases may have moved: refresh all of it.
     data_version_bump(None)

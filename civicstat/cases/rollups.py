@@ -21,8 +21,10 @@ from civicstat.cases.models import (
     CloseTimeTotal,
     DailyCaseCount,
     DailyCloseTime,
+    DepartmentCloseTime,
     MonthlyCaseCount,
     MonthlyCloseTime,
+    Service,
 )
 from civicstat.cases.models.core import Case
 
@@ -30,6 +32,7 @@ CountKey = tuple[date, int, int, int, int, str]  # day, layer, service, departme
 _DIMS = ("day", "layer_id", "service_id", "department_id", "area_id")
 CloseKey = tuple[date, int, int, int, int, int]  # day, layer, service, department, area, bucket
 _TOTAL_KEY = ("area_id", "department_id", "bucket", "layer_id", "service_id")
+_DEPARTMENT_KEY = ("area_id", "department_id", "bucket")
 
 
 class RollupDelta:
@@ -75,10 +78,14 @@ class RollupDelta:
             pair[1] += v[1]
         month_closes: defaultdict[CloseKey, int] = defaultdict(int)
         totals: defaultdict[tuple[int, ...], int] = defaultdict(int)
+        by_department: defaultdict[tuple[int, ...], int] = defaultdict(int)
+        private = set(_private_services()) if self.close_times else set()
         for ck, n in self.close_times.items():
             month_closes[(ck[0].replace(day=1), *ck[1:])] += n
             _, layer, service, department, area, bucket = ck
             totals[(area, department, bucket, layer, service)] += n
+            if service not in private:
+                by_department[(area, department, bucket)] += n
         count_rows: dict[type[Any], list[Any]] = {
             DailyCaseCount: [(*k, v[0], v[1]) for k, v in self.counts.items() if v[0] or v[1]],
             MonthlyCaseCount: [(*k, v[0], v[1]) for k, v in months.items() if v[0] or v[1]],
@@ -96,6 +103,8 @@ class RollupDelta:
                 _upsert(cursor, model, key, ("count",), _rows(closes, day))
             _upsert(cursor, CloseTimeTotal, _TOTAL_KEY, ("count",),
                     [(*k, n) for k, n in totals.items() if n])  # fmt: skip
+            _upsert(cursor, DepartmentCloseTime, _DEPARTMENT_KEY, ("count",),
+                    [(*k, n) for k, n in by_department.items() if n])  # fmt: skip
         self.counts.clear()
         self.close_times.clear()
 
@@ -116,6 +125,24 @@ def _upsert(
         match = " AND ".join(f"{k} = %s" for k in key)
         zero = " AND ".join(f"{s} = 0" for s in sums)
         cursor.executemany(f"DELETE FROM {table} WHERE {match} AND {zero}", gone)
+
+
+def _private_services() -> list[int]:
+    return list(Service.objects.filter(private=True).order_by().values_list("id", flat=True))
+
+
+def department_close_times_rebuild(cursor: Any) -> None:
+    """Write `DepartmentCloseTime` again from `CloseTimeTotal`: after a request type turned
+    private or public again, or after the whole-history table was rebuilt."""
+    table, key = DepartmentCloseTime._meta.db_table, ", ".join(_DEPARTMENT_KEY)
+    private = Service._meta.db_table
+    cursor.execute(f"DELETE FROM {table}")
+    cursor.execute(
+        f"INSERT INTO {table} ({key}, count) SELECT {key}, SUM(count)"
+        f" FROM {CloseTimeTotal._meta.db_table}"
+        f" WHERE service_id NOT IN (SELECT id FROM {private} WHERE private)"
+        f" GROUP BY {key} ORDER BY {key}"
+    )
 
 
 def _date_column(model: type[Any]) -> str:
@@ -176,7 +203,7 @@ def rebuild(*, exclusive: bool = False) -> tuple[int, int, int, int]:
             cursor.execute(f"DELETE FROM {table}")
         sorted_build = exclusive or connection.vendor == "sqlite"
         if sorted_build:
-            indexes_drop((*tables, CloseTimeTotal))
+            indexes_drop((*tables, CloseTimeTotal, DepartmentCloseTime))
         cursor.execute(
             f"INSERT INTO {counts_table} ({columns}, status_group, opened, closed)"
             f" SELECT {columns}, g, SUM(o), SUM(x) FROM ({' UNION ALL '.join(counted)}) AS parts"
@@ -203,8 +230,9 @@ def rebuild(*, exclusive: bool = False) -> tuple[int, int, int, int]:
             f"INSERT INTO {total_table} ({total_key}, count) SELECT {total_key}, SUM(count)"
             f" FROM {month_closes} GROUP BY {total_key} ORDER BY {total_key}"
         )
+        department_close_times_rebuild(cursor)
         if sorted_build:
-            indexes_restore((*tables, CloseTimeTotal))
+            indexes_restore((*tables, CloseTimeTotal, DepartmentCloseTime))
     day_counts, day_closes, month_count_rows, month_close_rows = (m.objects.count() for m in tables)
     return day_counts, day_closes, month_count_rows, month_close_rows
 

@@ -21,6 +21,7 @@ from civicstat.cases.models.rollups import (
     CloseTimeTotal,
     DailyCaseCount,
     DailyCloseTime,
+    DepartmentCloseTime,
     MonthlyCaseCount,
     MonthlyCloseTime,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "DailyCaseCount",
     "DailyCloseTime",
     "DataVersion",
+    "DepartmentCloseTime",
     "Department",
     "DepartmentAlias",
     "EventKind",

@@ -182,3 +182,36 @@ class CloseTimeTotal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.count} closed in bucket {self.bucket}"
+
+
+class DepartmentCloseTime(models.Model):
+    """How many cases of each department, over the whole history, took a time in `bucket` to
+    close: `CloseTimeTotal` summed over layers and request types, public request types only.
+
+    The department comparison over all time with no filter, the page most visitors open, reads
+    this: a row per department and bucket (KC demo: 2.9 k rows for all areas instead of 27 k).
+    Cases of private request types are left out when it is written, so marking a request type
+    private (or public again) rebuilds it (`cases.receivers`).
+    """
+
+    department_id = models.PositiveIntegerField()
+    area_id = models.PositiveIntegerField()
+    bucket = models.SmallIntegerField()
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["area_id", "department_id", "bucket"], name="department_close_time_unique"
+            )
+        ]
+        # The key with the count: an area's histograms are read without visiting the table.
+        indexes = [
+            models.Index(
+                fields=["area_id", "department_id", "bucket", "count"],
+                name="department_close_time_cover",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.count} closed in bucket {self.bucket}"

@@ -10,6 +10,7 @@ from civicstat.cases.models import (
     CloseTimeTotal,
     DailyCaseCount,
     DailyCloseTime,
+    DepartmentCloseTime,
     MonthlyCaseCount,
     MonthlyCloseTime,
 )
@@ -50,4 +51,7 @@ def rollup_state() -> tuple[set[tuple[Any, ...]], ...]:
     totals = set(CloseTimeTotal.objects.values_list(
         "area_id", "department_id", "bucket", "layer_id", "service_id", "count"
     ))  # fmt: skip
-    return counts, closes, month_counts, month_closes, totals
+    departments = set(DepartmentCloseTime.objects.values_list(
+        "area_id", "department_id", "bucket", "count"
+    ))  # fmt: skip
+    return counts, closes, month_counts, month_closes, totals, departments
