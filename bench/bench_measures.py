@@ -204,8 +204,22 @@ def compute_direct(measure: Any, periods_from: list[Any]) -> dict[date, float | 
 
 
 def write_readme(text: str) -> None:
+    """Replace this benchmark's section of bench/README.md: the tables just measured replace
+    theirs (known by size and engine); tables of sizes or engines not run this time, and the
+    paragraphs written by hand after the note (the runs' circumstances), stay."""
     old = README.read_text(encoding="utf-8") if README.exists() else "# Benchmarks\n"
-    block = f"{BEGIN}\n## Measures (`make bench-measures`)\n\n{NOTE}\n\n{text}\n{END}"
+    kept, notes = {}, ""
+    if BEGIN in old and END in old:
+        section = old[old.index(BEGIN) : old.index(END)]
+        head, *tables = section.split("\n### ")
+        kept = {t.split("\n", 1)[0]: "### " + t.strip() for t in tables}
+        written = head.split(NOTE, 1)[1] if NOTE in head else ""
+        notes = "".join(part.strip() + "\n\n" for part in written.split("\n\n") if part.strip())
+    for table in text.split("\n\n### "):
+        table = table.strip().removeprefix("### ")
+        kept[table.split("\n", 1)[0]] = "### " + table
+    body = "\n\n".join(kept.values())
+    block = f"{BEGIN}\n## Measures (`make bench-measures`)\n\n{NOTE}\n\n{notes}{body}\n{END}"
     if BEGIN in old and END in old:
         new = old[: old.index(BEGIN)] + block + old[old.index(END) + len(END) :]
     else:
