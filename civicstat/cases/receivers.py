@@ -1,9 +1,10 @@
 """Reactions to edits of the cases core's reference data, whoever makes them (admin, shell, code).
 
 A service turning private (or public again) changes what every public output may show: the
-public-only department histograms are rebuilt here, and the apps that keep public-only figures
-hear of it in the same transaction (`service_privacy_changed`), and
-the data version moves so no cached response outlives the change.
+public-only rollups (the departments' histograms, the month counts by layer and department) are
+rebuilt here, the apps that keep public-only figures hear of it in the same transaction
+(`service_privacy_changed`), and the data version moves so no cached response outlives the
+change.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
 from civicstat.cases.models import Service
-from civicstat.cases.rollups import department_close_times_rebuild
+from civicstat.cases.rollups import department_close_times_rebuild, public_month_counts_rebuild
 from civicstat.cases.signals import service_privacy_changed
 
 
@@ -36,6 +37,7 @@ def _privacy_after(sender: type[Service], instance: Service, created: bool, **kw
         return
     with transaction.atomic(), connection.cursor() as cursor:
         department_close_times_rebuild(cursor)
+        public_month_counts_rebuild(cursor)
     service_privacy_changed.send(sender=Service, service=instance)
     # Anything computed from public cases may have moved: refresh all of it.
     data_version_bump(None)

@@ -24,6 +24,7 @@ from civicstat.cases.models import (
     DepartmentCloseTime,
     MonthlyCaseCount,
     MonthlyCloseTime,
+    MonthlyPublicCount,
     Service,
 )
 from civicstat.cases.models.core import Case
@@ -33,6 +34,7 @@ _DIMS = ("day", "layer_id", "service_id", "department_id", "area_id")
 CloseKey = tuple[date, int, int, int, int, int]  # day, layer, service, department, area, bucket
 _TOTAL_KEY = ("area_id", "department_id", "bucket", "layer_id", "service_id")
 _DEPARTMENT_KEY = ("area_id", "department_id", "bucket")
+_PUBLIC_KEY = ("area_id", "layer_id", "month", "department_id", "status_group")
 
 
 class RollupDelta:
@@ -71,15 +73,22 @@ class RollupDelta:
     def apply(self, day: Callable[[date], object] = connection.ops.adapt_datefield_value) -> None:
         """Upsert the deltas into the day and month tables; drop rows that fell to zero so the
         rollups equal a rebuild exactly."""
+        private = set(_private_services()) if self.counts else set()
         months: defaultdict[CountKey, list[int]] = defaultdict(lambda: [0, 0])
+        public: defaultdict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
         for k, v in self.counts.items():
-            pair = months[(k[0].replace(day=1), *k[1:])]
+            month = k[0].replace(day=1)
+            pair = months[(month, *k[1:])]
             pair[0] += v[0]
             pair[1] += v[1]
+            _, layer, service, department, area, group = k
+            if service not in private:
+                pair = public[(area, layer, month, department, group)]
+                pair[0] += v[0]
+                pair[1] += v[1]
         month_closes: defaultdict[CloseKey, int] = defaultdict(int)
         totals: defaultdict[tuple[int, ...], int] = defaultdict(int)
         by_department: defaultdict[tuple[int, ...], int] = defaultdict(int)
-        private = set(_private_services()) if self.close_times else set()
         for ck, n in self.close_times.items():
             month_closes[(ck[0].replace(day=1), *ck[1:])] += n
             _, layer, service, department, area, bucket = ck
@@ -105,6 +114,12 @@ class RollupDelta:
                     [(*k, n) for k, n in totals.items() if n])  # fmt: skip
             _upsert(cursor, DepartmentCloseTime, _DEPARTMENT_KEY, ("count",),
                     [(*k, n) for k, n in by_department.items() if n])  # fmt: skip
+            public_rows = [
+                (a, layer, day(m), *rest, *v)
+                for (a, layer, m, *rest), v in public.items()
+                if v[0] or v[1]
+            ]
+            _upsert(cursor, MonthlyPublicCount, _PUBLIC_KEY, ("opened", "closed"), public_rows)
         self.counts.clear()
         self.close_times.clear()
 
@@ -141,6 +156,19 @@ def department_close_times_rebuild(cursor: Any) -> None:
         f"INSERT INTO {table} ({key}, count) SELECT {key}, SUM(count)"
         f" FROM {CloseTimeTotal._meta.db_table}"
         f" WHERE service_id NOT IN (SELECT id FROM {private} WHERE private)"
+        f" GROUP BY {key} ORDER BY {key}"
+    )
+
+
+def public_month_counts_rebuild(cursor: Any) -> None:
+    """Write `MonthlyPublicCount` again from `MonthlyCaseCount`: after a request type turned
+    private or public again, or after the month tables were rebuilt."""
+    table, key = MonthlyPublicCount._meta.db_table, ", ".join(_PUBLIC_KEY)
+    cursor.execute(f"DELETE FROM {table}")
+    cursor.execute(
+        f"INSERT INTO {table} ({key}, opened, closed) SELECT {key}, SUM(opened), SUM(closed)"
+        f" FROM {MonthlyCaseCount._meta.db_table}"
+        f" WHERE service_id NOT IN (SELECT id FROM {Service._meta.db_table} WHERE private)"
         f" GROUP BY {key} ORDER BY {key}"
     )
 
@@ -231,6 +259,7 @@ def rebuild(*, exclusive: bool = False) -> tuple[int, int, int, int]:
             f" FROM {month_closes} GROUP BY {total_key} ORDER BY {total_key}"
         )
         department_close_times_rebuild(cursor)
+        public_month_counts_rebuild(cursor)
         if sorted_build:
             indexes_restore((*tables, CloseTimeTotal, DepartmentCloseTime))
     day_counts, day_closes, month_count_rows, month_close_rows = (m.objects.count() for m in tables)

@@ -226,7 +226,9 @@ def compare(
     undated = replace(base, requested_from=None, requested_to=None)
     ids = dimension_ids(undated)  # once for all four tables
     sums = _sums(window, base)
-    for key, figures in _count_sums(by, rollup_tables(undated, ids=ids), sums).items():
+    # By department, the month counts need no request type: the public table's rows will do.
+    tables = rollup_tables(undated, ids=ids, service_rows=by == "service_id")
+    for key, figures in _count_sums(by, tables, sums).items():
         f = row(key)
         for figure, n in figures.items():
             if figure in f.backlog:

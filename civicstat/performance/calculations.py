@@ -117,14 +117,17 @@ def _indexer(periods: list[Period]) -> Callable[[date], int]:
     return index
 
 
-def _parts(f: CaseFilter, periods: list[Period], model: Any = DailyCaseCount) -> list[Any]:
-    """The rollup rows for `f`: months, quarters and years are whole months; weeks need days."""
-    return rollup_parts(f, model, months=periods[0].kind != "week")
+def _parts(
+    f: CaseFilter, periods: list[Period], model: Any = DailyCaseCount, *, service_rows: bool = True
+) -> list[Any]:
+    """The rollup rows for `f`: months, quarters and years are whole months; weeks need days.
+    `service_rows=False` when no request-type column is read (`rollup_tables`)."""
+    return rollup_parts(f, model, months=periods[0].kind != "week", service_rows=service_rows)
 
 
 def _opened(f: CaseFilter, periods: list[Period], index: Callable[[date], int]) -> list[int]:
     counts = [0] * len(periods)
-    for part in _parts(f, periods):
+    for part in _parts(f, periods, service_rows=False):
         for day, n in grouped_rows(part.values_list("day").annotate(n=Sum("opened"))):
             counts[index(day)] += n
     return counts
@@ -135,7 +138,7 @@ def _opened_by_group(
 ) -> dict[str, list[int]]:
     """Cases opened per period, apart by status group ("open", "closed"): one read of the rows."""
     counts: defaultdict[str, list[int]] = defaultdict(lambda: [0] * len(periods))
-    for part in _parts(f, periods):
+    for part in _parts(f, periods, service_rows=False):
         grouped = part.values_list("day", "status_group").annotate(n=Sum("opened"))
         for day, group, n in grouped_rows(grouped):
             counts[group][index(day)] += n
@@ -218,7 +221,7 @@ def _closed_within(
     # of any other department cannot exist.
     for last, services in groups:
         departments: set[int] = set()
-        for part in _parts(f, periods):
+        for part in _parts(f, periods, service_rows=services is not None):
             chosen = part if services is None else part.filter(service_id__in=services)
             closed = chosen.values_list("day", "department_id").annotate(n=Sum("closed"))
             for day, department, n in grouped_rows(closed):

@@ -24,6 +24,7 @@ from civicstat.cases.models.rollups import (
     DepartmentCloseTime,
     MonthlyCaseCount,
     MonthlyCloseTime,
+    MonthlyPublicCount,
 )
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "Layer",
     "MonthlyCaseCount",
     "MonthlyCloseTime",
+    "MonthlyPublicCount",
     "Service",
     "StatusGroup",
     "StatusMapping",

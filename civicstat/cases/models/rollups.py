@@ -118,6 +118,37 @@ class MonthlyCaseCount(models.Model):
         return f"{self.month:%Y-%m}: {self.opened} opened, {self.closed} closed"
 
 
+class MonthlyPublicCount(models.Model):
+    """`MonthlyCaseCount` summed over request types, public request types only: a row per month,
+    layer, department, area and status group.
+
+    Readers that need no request type (a layer's or a department's counts: a measure of a whole
+    layer, the department comparison) read this instead of a row per request type (area 0 at 1 M
+    cases: about 4 k rows instead of 102 k). Cases of private request types are left out when it
+    is written, so marking a request type private (or public again) rebuilds it
+    (`cases.receivers`).
+    """
+
+    month = models.DateField()  # the first day of the month
+    layer_id = models.PositiveIntegerField()
+    department_id = models.PositiveIntegerField()
+    area_id = models.PositiveIntegerField()
+    status_group = models.CharField(max_length=6)
+    opened = models.IntegerField(default=0)
+    closed = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["area_id", "layer_id", "month", "department_id", "status_group"],
+                name="monthly_public_count_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m}: {self.opened} opened, {self.closed} closed"
+
+
 class MonthlyCloseTime(models.Model):
     """How many cases closed in `month` took a time falling in histogram `bucket` to close."""
 

@@ -13,6 +13,7 @@ from civicstat.cases.models import (
     DepartmentCloseTime,
     MonthlyCaseCount,
     MonthlyCloseTime,
+    MonthlyPublicCount,
 )
 from civicstat.ingest.importer import import_file
 from civicstat.ingest.mapping import load_profile
@@ -54,4 +55,7 @@ def rollup_state() -> tuple[set[tuple[Any, ...]], ...]:
     departments = set(DepartmentCloseTime.objects.values_list(
         "area_id", "department_id", "bucket", "count"
     ))  # fmt: skip
-    return counts, closes, month_counts, month_closes, totals, departments
+    public = set(MonthlyPublicCount.objects.values_list(
+        "area_id", "layer_id", "month", "department_id", "status_group", "opened", "closed"
+    ))  # fmt: skip
+    return counts, closes, month_counts, month_closes, totals, departments, public
