@@ -86,17 +86,29 @@ class DailyCloseTime(models.Model):
 _MONTH_KEY = ("area_id", "service_id", "month", "layer_id", "department_id")
 
 
-class MonthlyCaseCount(models.Model):
+class _MonthCounts(models.Model):
     """Cases opened in `month` (by current status group), and cases closed in `month`."""
 
     month = models.DateField()  # the first day of the month
     layer_id = models.PositiveIntegerField()
-    service_id = models.PositiveIntegerField()
     department_id = models.PositiveIntegerField()
     area_id = models.PositiveIntegerField()
     status_group = models.CharField(max_length=6)
     opened = models.IntegerField(default=0)
     closed = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m}: {self.opened} opened, {self.closed} closed"
+
+
+class MonthlyCaseCount(_MonthCounts):
+    """Cases opened in `month` (by current status group), and cases closed in `month`, per
+    request type."""
+
+    service_id = models.PositiveIntegerField()
 
     class Meta:
         constraints = [
@@ -114,11 +126,8 @@ class MonthlyCaseCount(models.Model):
             )
         ]
 
-    def __str__(self) -> str:
-        return f"{self.month:%Y-%m}: {self.opened} opened, {self.closed} closed"
 
-
-class MonthlyPublicCount(models.Model):
+class MonthlyPublicCount(_MonthCounts):
     """`MonthlyCaseCount` summed over request types, public request types only: a row per month,
     layer, department, area and status group.
 
@@ -129,14 +138,6 @@ class MonthlyPublicCount(models.Model):
     (`cases.receivers`).
     """
 
-    month = models.DateField()  # the first day of the month
-    layer_id = models.PositiveIntegerField()
-    department_id = models.PositiveIntegerField()
-    area_id = models.PositiveIntegerField()
-    status_group = models.CharField(max_length=6)
-    opened = models.IntegerField(default=0)
-    closed = models.IntegerField(default=0)
-
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -144,9 +145,6 @@ class MonthlyPublicCount(models.Model):
                 name="monthly_public_count_unique",
             )
         ]
-
-    def __str__(self) -> str:
-        return f"{self.month:%Y-%m}: {self.opened} opened, {self.closed} closed"
 
 
 class MonthlyCloseTime(models.Model):
