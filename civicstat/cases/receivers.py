@@ -16,7 +16,7 @@ from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
 from civicstat.cases.models import Service
-from civicstat.cases.rollups import department_close_times_rebuild, public_month_counts_rebuild
+from civicstat.cases.rollups import public_rollups_rebuild
 from civicstat.cases.signals import service_privacy_changed
 
 
@@ -36,8 +36,7 @@ def _privacy_after(sender: type[Service], instance: Service, created: bool, **kw
     if created or before is None or before == instance.private:
         return
     with transaction.atomic(), connection.cursor() as cursor:
-        department_close_times_rebuild(cursor)
-        public_month_counts_rebuild(cursor)
+        public_rollups_rebuild(cursor)
     service_privacy_changed.send(sender=Service, service=instance)
     # Anything computed from public cases may have moved: refresh all of it.
     data_version_bump(None)

@@ -146,30 +146,24 @@ def _private_services() -> list[int]:
     return list(Service.objects.filter(private=True).order_by().values_list("id", flat=True))
 
 
-def department_close_times_rebuild(cursor: Any) -> None:
-    """Write `DepartmentCloseTime` again from `CloseTimeTotal`: after a request type turned
-    private or public again, or after the whole-history table was rebuilt."""
-    table, key = DepartmentCloseTime._meta.db_table, ", ".join(_DEPARTMENT_KEY)
-    private = Service._meta.db_table
-    cursor.execute(f"DELETE FROM {table}")
-    cursor.execute(
-        f"INSERT INTO {table} ({key}, count) SELECT {key}, SUM(count)"
-        f" FROM {CloseTimeTotal._meta.db_table}"
-        f" WHERE service_id NOT IN (SELECT id FROM {private} WHERE private)"
-        f" GROUP BY {key} ORDER BY {key}"
-    )
+def public_rollups_rebuild(cursor: Any) -> None:
+    """Write the public-only rollups again from the tables they sum (`DepartmentCloseTime` from
+    `CloseTimeTotal`, `MonthlyPublicCount` from `MonthlyCaseCount`): after a request type turned
+    private or public again, or after those tables were rebuilt."""
+    _public_rebuild(cursor, DepartmentCloseTime, CloseTimeTotal, _DEPARTMENT_KEY, ("count",))
+    _public_rebuild(cursor, MonthlyPublicCount, MonthlyCaseCount, _PUBLIC_KEY, ("opened", "closed"))
 
 
-def public_month_counts_rebuild(cursor: Any) -> None:
-    """Write `MonthlyPublicCount` again from `MonthlyCaseCount`: after a request type turned
-    private or public again, or after the month tables were rebuilt."""
-    table, key = MonthlyPublicCount._meta.db_table, ", ".join(_PUBLIC_KEY)
+def _public_rebuild(
+    cursor: Any, model: type[Any], source: type[Any], key: tuple[str, ...], sums: tuple[str, ...]
+) -> None:
+    table, columns = model._meta.db_table, ", ".join(key)
     cursor.execute(f"DELETE FROM {table}")
     cursor.execute(
-        f"INSERT INTO {table} ({key}, opened, closed) SELECT {key}, SUM(opened), SUM(closed)"
-        f" FROM {MonthlyCaseCount._meta.db_table}"
+        f"INSERT INTO {table} ({columns}, {', '.join(sums)})"
+        f" SELECT {columns}, {', '.join(f'SUM({s})' for s in sums)} FROM {source._meta.db_table}"
         f" WHERE service_id NOT IN (SELECT id FROM {Service._meta.db_table} WHERE private)"
-        f" GROUP BY {key} ORDER BY {key}"
+        f" GROUP BY {columns} ORDER BY {columns}"
     )
 
 
@@ -258,8 +252,7 @@ def rebuild(*, exclusive: bool = False) -> tuple[int, int, int, int]:
             f"INSERT INTO {total_table} ({total_key}, count) SELECT {total_key}, SUM(count)"
             f" FROM {month_closes} GROUP BY {total_key} ORDER BY {total_key}"
         )
-        department_close_times_rebuild(cursor)
-        public_month_counts_rebuild(cursor)
+        public_rollups_rebuild(cursor)
         if sorted_build:
             indexes_restore((*tables, CloseTimeTotal, DepartmentCloseTime))
     day_counts, day_closes, month_count_rows, month_close_rows = (m.objects.count() for m in tables)

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 def fill_from_totals(apps, schema_editor):
     """A database with rollups gets the departments' histograms at once, summed from the
-    whole-history one, public request types only (as `rollups.department_close_times_rebuild`)."""
+    whole-history one, public request types only (as `rollups.public_rollups_rebuild`)."""
     with schema_editor.connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO cases_departmentclosetime (area_id, department_id, bucket, count)"

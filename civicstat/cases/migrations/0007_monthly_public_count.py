@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 def fill_from_months(apps, schema_editor):
     """A database with rollups gets the public month counts at once, summed over request types
-    from the month table, public request types only (as `rollups.public_month_counts_rebuild`)."""
+    from the month table, public request types only (as `rollups.public_rollups_rebuild`)."""
     with schema_editor.connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO cases_monthlypubliccount (area_id, layer_id, month, department_id,"
