@@ -44,6 +44,10 @@ def server(host: str, port: int) -> MPServer:
         backlog=2048,
         # A worker that dies (out of memory, a crashed extension) is started again.
         respawn_failed_workers=True,
+        # A worker still running 5 s after a stop is killed. Under `make serve`, where the worker
+        # and the scheduler share the terminal's process group, one granian 2.8 worker misses
+        # Ctrl-C every time and would wait forever (and the server with it); alone it never does.
+        workers_kill_timeout=5,
         log_level=LogLevels.warning,
         # No access log: granian 2.8's hangs a worker that is stopped while logging (Ctrl-C left
         # it running); the reverse proxy in front logs requests in production.
