@@ -227,8 +227,8 @@ def compare(
     ids = dimension_ids(undated)  # once for all four tables
     sums = _sums(window, base)
     # By department, the month counts need no request type: the public table's rows will do.
-    tables = rollup_tables(undated, ids=ids, service_rows=by == "service_id")
-    for key, figures in _count_sums(by, tables, sums).items():
+    count_tables = rollup_tables(undated, ids=ids, service_rows=by == "service_id")
+    for key, figures in _count_sums(by, count_tables, sums).items():
         f = row(key)
         for figure, n in figures.items():
             if figure in f.backlog:

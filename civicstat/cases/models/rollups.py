@@ -178,7 +178,22 @@ class MonthlyCloseTime(models.Model):
         return f"{self.month:%Y-%m}: {self.count} closed in bucket {self.bucket}"
 
 
-class CloseTimeTotal(models.Model):
+class _WholeHistoryCloseTime(models.Model):
+    """How many cases, over the whole history, took a time in histogram `bucket` to close."""
+
+    department_id = models.PositiveIntegerField()
+    area_id = models.PositiveIntegerField()
+    bucket = models.SmallIntegerField()
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.count} closed in bucket {self.bucket}"
+
+
+class CloseTimeTotal(_WholeHistoryCloseTime):
     """How many cases, over the whole history, took a time in histogram `bucket` to close.
 
     The month table's rows for a whole history are nearly one per closed case (a month of one
@@ -189,10 +204,6 @@ class CloseTimeTotal(models.Model):
 
     layer_id = models.PositiveIntegerField()
     service_id = models.PositiveIntegerField()
-    department_id = models.PositiveIntegerField()
-    area_id = models.PositiveIntegerField()
-    bucket = models.SmallIntegerField()
-    count = models.IntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -209,11 +220,8 @@ class CloseTimeTotal(models.Model):
             )
         ]
 
-    def __str__(self) -> str:
-        return f"{self.count} closed in bucket {self.bucket}"
 
-
-class DepartmentCloseTime(models.Model):
+class DepartmentCloseTime(_WholeHistoryCloseTime):
     """How many cases of each department, over the whole history, took a time in `bucket` to
     close: `CloseTimeTotal` summed over layers and request types, public request types only.
 
@@ -222,11 +230,6 @@ class DepartmentCloseTime(models.Model):
     Cases of private request types are left out when it is written, so marking a request type
     private (or public again) rebuilds it (`cases.receivers`).
     """
-
-    department_id = models.PositiveIntegerField()
-    area_id = models.PositiveIntegerField()
-    bucket = models.SmallIntegerField()
-    count = models.IntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -241,6 +244,3 @@ class DepartmentCloseTime(models.Model):
                 name="department_close_time_cover",
             )
         ]
-
-    def __str__(self) -> str:
-        return f"{self.count} closed in bucket {self.bucket}"
