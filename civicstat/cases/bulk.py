@@ -55,6 +55,20 @@ def where_in(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
     return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
 
 
+def where_keys_in(columns: Sequence[str], keys: Sequence[Sequence[Any]]) -> tuple[str, list[Any]]:
+    """`(columns…) IN (…)` for composite keys: on PostgreSQL one array parameter per column,
+    zipped back together by `unnest`; on SQLite a `VALUES` list (keep `keys` under the engine's
+    parameter limit divided by the number of columns)."""
+    names = ", ".join(columns)
+    if connection.vendor == "postgresql":
+        arrays = ", ".join(["%s"] * len(columns))
+        return f"({names}) IN (SELECT * FROM unnest({arrays}))", [
+            [key[i] for key in keys] for i in range(len(columns))
+        ]
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    return f"({names}) IN (VALUES {', '.join([one] * len(keys))})", [v for k in keys for v in k]
+
+
 def _copy_rows(
     cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], suffix: str
 ) -> None:

@@ -34,7 +34,9 @@ from civicstat.cases.models import (
     DepartmentCloseTime,
     Layer,
     MonthlyCaseCount,
+    MonthlyCloseHistogram,
     MonthlyCloseTime,
+    MonthlyPublicCloseHistogram,
     MonthlyPublicCount,
     Service,
     StatusGroup,
@@ -196,6 +198,32 @@ def rollup_parts(
     return parts
 
 
+def close_time_parts(
+    f: CaseFilter, *, months: bool = True, service_rows: bool = True
+) -> tuple[QuerySet[Any] | None, list[QuerySet[Any]]]:
+    """f's close-time histograms as `rollup_parts(f, DailyCloseTime)` gives them, but the whole
+    months packed (`MonthlyCloseHistogram`, a row per request type and month; None when f spans
+    no whole month), and the partial months (every day when `months=False`) as day bucket rows.
+    Both kinds of row have a `day`: a month row's is its month's first day.
+
+    `service_rows=False` says the caller reads no request-type column: public close times whose
+    filter names no request type then come packed per department (`MonthlyPublicCloseHistogram`).
+    """
+    if not months:
+        return None, [rollup_rows(f, DailyCloseTime)]
+    month_rows, day_rows = span_conditions(f.requested_from, f.requested_to)
+    undated = replace(f, requested_from=None, requested_to=None)
+    ids = dimension_ids(undated)
+    packed = None
+    if month_rows is not None:
+        grain: type[Any] = MonthlyCloseHistogram
+        if not service_rows and _public_grain(undated, ids):
+            grain = MonthlyPublicCloseHistogram
+        packed = _rollup_dimensions(undated, grain, ids).filter(month_rows).annotate(day=F("month"))
+    days = _rollup_dimensions(undated, DailyCloseTime, ids)
+    return packed, [days.filter(span) for span in day_rows]
+
+
 def span_conditions(first: date | None, last: date | None) -> tuple[Q | None, list[Q]]:
     """Which rows hold the local days `first`..`last` (inclusive; None: unbounded): a condition on
     a month table's `month` for the whole months (None if there are none; an empty Q() for every
@@ -287,7 +315,7 @@ def _rollup_dimensions(
         raise FilterError("text, bbox, local status and closed-date filters need the cases table")
     qs = _area_rows(f, model)
     ids = ids or dimension_ids(f)
-    if ids.excluded_services and model is not MonthlyPublicCount:  # it holds none of them
+    if ids.excluded_services and model not in _PUBLIC_ONLY:  # they hold none of them
         qs = qs.exclude(service_id__in=ids.excluded_services)
     if ids.layers is not None:
         qs = qs.filter(layer_id__in=ids.layers)
@@ -296,12 +324,19 @@ def _rollup_dimensions(
     if ids.departments is not None:
         qs = qs.filter(department_id__in=ids.departments)
     if f.status_group:
-        if model in (DailyCloseTime, MonthlyCloseTime, CloseTimeTotal):
+        if model in _CLOSE_TIMES:
             if f.status_group != StatusGroup.CLOSED:
                 return qs.none()
         else:
             qs = qs.filter(**{"status_group": f.status_group})
     return qs
+
+
+_PUBLIC_ONLY = (MonthlyPublicCount, MonthlyPublicCloseHistogram)
+_CLOSE_TIMES = (
+    DailyCloseTime, MonthlyCloseTime, MonthlyCloseHistogram, MonthlyPublicCloseHistogram,
+    CloseTimeTotal,
+)  # fmt: skip
 
 
 def _area_rows(f: CaseFilter, model: type[Any]) -> QuerySet[Any]:

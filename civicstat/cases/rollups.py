@@ -9,13 +9,14 @@ plain SQL over the cases table and the month tables from them; a test proves bot
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from django.db import connection, transaction
 
-from civicstat.cases.bulk import insert_rows
+from civicstat.cases.bulk import insert_rows, where_keys_in
 from civicstat.cases.models import (
     CaseArea,
     CloseTimeTotal,
@@ -23,11 +24,14 @@ from civicstat.cases.models import (
     DailyCloseTime,
     DepartmentCloseTime,
     MonthlyCaseCount,
+    MonthlyCloseHistogram,
     MonthlyCloseTime,
+    MonthlyPublicCloseHistogram,
     MonthlyPublicCount,
     Service,
 )
 from civicstat.cases.models.core import Case
+from civicstat.lib.histograms import merge, pack
 
 CountKey = tuple[date, int, int, int, int, str]  # day, layer, service, department, area, group
 _DIMS = ("day", "layer_id", "service_id", "department_id", "area_id")
@@ -35,6 +39,9 @@ CloseKey = tuple[date, int, int, int, int, int]  # day, layer, service, departme
 _TOTAL_KEY = ("area_id", "department_id", "bucket", "layer_id", "service_id")
 _DEPARTMENT_KEY = ("area_id", "department_id", "bucket")
 _PUBLIC_KEY = ("area_id", "layer_id", "month", "department_id", "status_group")
+# A PostgreSQL transaction-level advisory lock held while packed histograms are read, added to
+# and written back, so that two imports writing at once cannot both start from the same row.
+_HISTOGRAM_LOCK = 0x43495649  # "CIVI"
 
 
 class RollupDelta:
@@ -120,6 +127,7 @@ class RollupDelta:
                 if v[0] or v[1]
             ]
             _upsert(cursor, MonthlyPublicCount, _PUBLIC_KEY, ("opened", "closed"), public_rows)
+            _histograms_add(cursor, month_closes, private, day)
         self.counts.clear()
         self.close_times.clear()
 
@@ -142,16 +150,156 @@ def _upsert(
         cursor.executemany(f"DELETE FROM {table} WHERE {match} AND {zero}", gone)
 
 
+@dataclass(frozen=True)
+class _Packed:
+    """A table of packed month close-time histograms: its model, its key, and whether it leaves
+    private request types out (and so has no request-type column)."""
+
+    model: type[Any]
+    key: tuple[str, ...]
+    public_only: bool = False
+
+    def key_of(self, close_key: CloseKey) -> tuple[Any, ...]:
+        """A month close-time row's key in this table."""
+        month, layer, service, department, area, _ = close_key
+        values = {"month": month, "layer_id": layer, "service_id": service,
+                  "department_id": department, "area_id": area}  # fmt: skip
+        return tuple(values[k] for k in self.key)
+
+
+# Each table's key in its unique constraint's order: written in that order, its index grows at
+# one end.
+_PACKED = (
+    _Packed(MonthlyCloseHistogram, ("area_id", "service_id", "month", "layer_id", "department_id")),
+    _Packed(MonthlyPublicCloseHistogram, ("area_id", "department_id", "month", "layer_id"), True),
+)
+
+
+def _histograms_add(
+    cursor: Any, month_closes: dict[CloseKey, int], private: set[int], day: Callable[[date], object]
+) -> None:
+    """Add month close-time deltas to the packed histograms: read the rows they touch, add, write
+    them back; a row whose counts all fell to zero is deleted."""
+    if not any(month_closes.values()):
+        return
+    if connection.vendor == "postgresql":
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_HISTOGRAM_LOCK])
+    for packed in _PACKED:
+        deltas: defaultdict[tuple[Any, ...], defaultdict[int, int]] = defaultdict(
+            lambda: defaultdict(int)
+        )
+        for close_key, n in month_closes.items():
+            if n and not (packed.public_only and close_key[2] in private):
+                deltas[packed.key_of(close_key)][close_key[5]] += n
+        _packed_add(cursor, packed, deltas, day)
+
+
+def _packed_add(
+    cursor: Any,
+    packed: _Packed,
+    deltas: Mapping[tuple[Any, ...], Mapping[int, int]],
+    day: Callable[[date], object],
+) -> None:
+    table, key = packed.model._meta.db_table, packed.key
+    at = key.index("month")
+
+    def adapted(k: tuple[Any, ...]) -> tuple[Any, ...]:
+        return (*k[:at], day(k[at]), *k[at + 1 :])
+
+    keys = [adapted(k) for k in deltas]
+    stored: dict[tuple[Any, ...], bytes] = {}
+    per_query = max(1, (connection.features.max_query_params or 5000) // len(key))
+    for start in range(0, len(keys), per_query):
+        where, params = where_keys_in(key, keys[start : start + per_query])
+        cursor.execute(f"SELECT {', '.join(key)}, counts FROM {table} WHERE {where}", params)
+        for *row_key, counts in cursor.fetchall():
+            row_key[at] = _as_date(row_key[at])
+            stored[tuple(row_key)] = counts
+    rows, gone = [], []
+    for k, delta in deltas.items():
+        counts = merge(stored.get(k), delta)
+        if any(counts.values()):
+            rows.append((*adapted(k), pack(counts)))
+        elif k in stored:
+            gone.append(adapted(k))
+    names = ", ".join(key)
+    insert_rows(cursor, table, [*key, "counts"], rows,
+                f"ON CONFLICT ({names}) DO UPDATE SET counts = excluded.counts")  # fmt: skip
+    if gone:
+        match = " AND ".join(f"{k} = %s" for k in key)
+        cursor.executemany(f"DELETE FROM {table} WHERE {match}", gone)
+
+
+def _as_date(value: object) -> date:
+    """A date column as the driver returns it (SQLite may give text)."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def histograms_rebuild(cursor: Any, *, public_only: bool = False) -> None:
+    """Write the packed month histograms again from `MonthlyCloseTime` (only the public-only
+    table if `public_only`: after a request type turned private or public again)."""
+    for packed in _PACKED:
+        if packed.public_only or not public_only:
+            _packed_rebuild(cursor, packed)
+
+
+def _packed_rebuild(cursor: Any, packed: _Packed) -> None:
+    histograms_fill(cursor, source=str(MonthlyCloseTime._meta.db_table),
+                    target=str(packed.model._meta.db_table), key=packed.key,
+                    public_only=packed.public_only)  # fmt: skip
+
+
+def histograms_fill(
+    cursor: Any, *, source: str, target: str, key: Sequence[str], public_only: bool
+) -> int:
+    """Empty `target` and pack into it the bucket rows of `source` (a table of MonthlyCloseTime's
+    columns), summed by `key` (public request types only if `public_only`); the tables are named
+    so that a migration can call it. Returns the rows written.
+
+    The bucket rows are read in key order through a server-side cursor on PostgreSQL (at 10 M
+    cases they do not fit in memory), and each key's histogram is written once it is complete.
+    """
+    names = ", ".join(key)
+    where = "count <> 0"
+    if public_only:
+        where += f" AND service_id NOT IN (SELECT id FROM {Service._meta.db_table} WHERE private)"
+    cursor.execute(f"DELETE FROM {target}")
+    written = 0
+    batch: list[tuple[Any, ...]] = []
+    current: tuple[Any, ...] = ()
+    counts: dict[int, int] = {}
+    with connection.chunked_cursor() as reader:
+        reader.execute(f"SELECT {names}, bucket, SUM(count) FROM {source} WHERE {where}"
+                       f" GROUP BY {names}, bucket ORDER BY {names}, bucket")  # fmt: skip
+        while chunk := reader.fetchmany(50_000):
+            for *row_key, bucket, n in chunk:
+                if tuple(row_key) != current:
+                    if counts:
+                        batch.append((*current, pack(counts)))
+                    current, counts = tuple(row_key), {}
+                if n:
+                    counts[bucket] = n
+            if len(batch) >= 5_000:
+                insert_rows(cursor, target, [*key, "counts"], batch)
+                written, batch = written + len(batch), []
+    if counts:
+        batch.append((*current, pack(counts)))
+    insert_rows(cursor, target, [*key, "counts"], batch)
+    return written + len(batch)
+
+
 def _private_services() -> list[int]:
     return list(Service.objects.filter(private=True).order_by().values_list("id", flat=True))
 
 
 def public_rollups_rebuild(cursor: Any) -> None:
     """Write the public-only rollups again from the tables they sum (`DepartmentCloseTime` from
-    `CloseTimeTotal`, `MonthlyPublicCount` from `MonthlyCaseCount`): after a request type turned
-    private or public again, or after those tables were rebuilt."""
+    `CloseTimeTotal`, `MonthlyPublicCount` from `MonthlyCaseCount`, `MonthlyPublicCloseHistogram`
+    from `MonthlyCloseTime`): after a request type turned private or public again, or after those
+    tables were rebuilt."""
     _public_rebuild(cursor, DepartmentCloseTime, CloseTimeTotal, _DEPARTMENT_KEY, ("count",))
     _public_rebuild(cursor, MonthlyPublicCount, MonthlyCaseCount, _PUBLIC_KEY, ("opened", "closed"))
+    histograms_rebuild(cursor, public_only=True)
 
 
 def _public_rebuild(
@@ -224,8 +372,10 @@ def rebuild(*, exclusive: bool = False) -> tuple[int, int, int, int]:
         for table in (counts_table, close_table, month_counts, month_closes, total_table):
             cursor.execute(f"DELETE FROM {table}")
         sorted_build = exclusive or connection.vendor == "sqlite"
+        also = (CloseTimeTotal, DepartmentCloseTime, MonthlyCloseHistogram,
+                MonthlyPublicCloseHistogram)  # fmt: skip
         if sorted_build:
-            indexes_drop((*tables, CloseTimeTotal, DepartmentCloseTime))
+            indexes_drop((*tables, *also))
         cursor.execute(
             f"INSERT INTO {counts_table} ({columns}, status_group, opened, closed)"
             f" SELECT {columns}, g, SUM(o), SUM(x) FROM ({' UNION ALL '.join(counted)}) AS parts"
@@ -252,9 +402,12 @@ def rebuild(*, exclusive: bool = False) -> tuple[int, int, int, int]:
             f"INSERT INTO {total_table} ({total_key}, count) SELECT {total_key}, SUM(count)"
             f" FROM {month_closes} GROUP BY {total_key} ORDER BY {total_key}"
         )
-        public_rollups_rebuild(cursor)
+        public_rollups_rebuild(cursor)  # the public packed histograms among them
+        for packed in _PACKED:
+            if not packed.public_only:
+                _packed_rebuild(cursor, packed)
         if sorted_build:
-            indexes_restore((*tables, CloseTimeTotal, DepartmentCloseTime))
+            indexes_restore((*tables, *also))
     day_counts, day_closes, month_count_rows, month_close_rows = (m.objects.count() for m in tables)
     return day_counts, day_closes, month_count_rows, month_close_rows
 

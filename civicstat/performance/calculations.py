@@ -2,7 +2,8 @@
 
 Counts, rates, cumulative totals, "% closed within N days" and median days to close read the
 rollups: month, quarter and year periods are whole months, so they read the month tables alone
-(`MonthlyCaseCount`, `MonthlyCloseTime`); weeks read the day tables. One grouped query per measure,
+(`MonthlyCaseCount`; for close times `MonthlyCloseHistogram`, a month's histogram of a request
+type packed in one row, summed with NumPy); weeks read the day tables. One query per measure,
 whatever the number of cases. Sum, average and most recent value of a numeric attribute cannot:
 attributes are JSON on the cases, so those three aggregate the cases table in the database,
 restricted to the history.
@@ -16,22 +17,26 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from django.db.models import Count, FloatField, Max, Sum
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from civicstat.cases.models import Case, DailyCaseCount, DailyCloseTime, Service
+from civicstat.cases.models import Case, DailyCaseCount, Service
 from civicstat.cases.query import (
     CaseFilter,
     FilterError,
     cases,
+    close_time_parts,
     grouped_rows,
     parse_filters,
     rollup_parts,
 )
+from civicstat.lib.histograms import dense as histograms_dense
 from civicstat.lib.periods import Period, period_of, periods_between
-from civicstat.lib.quantiles import MAX_BUCKET, bucket_bounds, median
+from civicstat.lib.quantiles import MAX_BUCKET, bucket_bounds, quantile_dense
 from civicstat.performance.models import Calculation, Measure, Unit
 
 DAY = 86400.0
@@ -198,9 +203,6 @@ def _closed_within(
 ) -> list[Point]:
     within = [0] * len(periods)
     total = [0] * len(periods)
-    # Bucket edges grow with the bucket number, so "within the limit" is "bucket <= the limit's
-    # last bucket", and the database sums per period: a few rows per period come back, not one
-    # per bucket. Queries per distinct limit (and part).
     groups: list[tuple[int, list[int] | None]]  # (last bucket within, services or None: all)
     if measure.target_days:
         groups = [(last_bucket_within(float(measure.target_days) * DAY), None)]
@@ -212,28 +214,15 @@ def _closed_within(
         ):
             by_days[days or 0].append(service_id)
         groups = [(last_bucket_within(float(d) * DAY), ids) for d, ids in by_days.items()]
-    # Closed per period from the count tables (a row per service and status, not per bucket);
-    # late from the histogram's buckets past the limit only, read as a range of the covering
-    # index: naming the departments lets SQLite seek (department, bucket > limit) in each instead
-    # of scanning the area (Public Works within 14 days at 1 M cases: 187 k histogram rows →
-    # 27 k late ones and 26 k count rows). Within = closed - late. The departments are the ones
-    # the closed counts came from: the histograms count the same closed cases, so a late case
-    # of any other department cannot exist.
+    # Bucket edges grow with the bucket number, so "within the limit" is "bucket <= the limit's
+    # last bucket": each period's histogram (packed months, summed by NumPy) gives both sides,
+    # one query per distinct limit.
     for last, services in groups:
-        departments: set[int] = set()
-        for part in _parts(f, periods, service_rows=services is not None):
-            chosen = part if services is None else part.filter(service_id__in=services)
-            closed = chosen.values_list("day", "department_id").annotate(n=Sum("closed"))
-            for day, department, n in grouped_rows(closed):
-                i = index(day)
-                total[i] += n
-                within[i] += n
-                departments.add(department)
-        for part in _parts(f, periods, DailyCloseTime):
-            chosen = part if services is None else part.filter(service_id__in=services)
-            chosen = chosen.filter(department_id__in=sorted(departments), bucket__gt=last)
-            for day, n in grouped_rows(chosen.values_list("day").annotate(n=Sum("count"))):
-                within[index(day)] -= n
+        histograms = _close_histograms(f, periods, index, services)
+        for i, (w, t) in enumerate(zip(histograms[:, : last + 1].sum(axis=1).tolist(),
+                                       histograms.sum(axis=1).tolist(), strict=True)):  # fmt: skip
+            within[i] += w
+            total[i] += t
     return [
         Point(p, 100.0 * w / t if t else None, float(w), float(t))
         for p, w, t in zip(periods, within, total, strict=True)
@@ -241,16 +230,40 @@ def _closed_within(
 
 
 def _median_days(f: CaseFilter, periods: list[Period], index: Callable[[date], int]) -> list[Point]:
-    histograms: list[dict[int, int]] = [defaultdict(int) for _ in periods]
-    for part in _parts(f, periods, DailyCloseTime):
-        grouped = part.values_list("day", "bucket").annotate(n=Sum("count"))
-        for day, bucket, n in grouped_rows(grouped):
-            histograms[index(day)][bucket] += n
+    histograms = _close_histograms(f, periods, index)
     out = []
     for p, counts in zip(periods, histograms, strict=True):
-        seconds = median(counts)
-        out.append(Point(p, None if seconds is None else seconds / DAY, None, sum(counts.values())))
+        seconds = quantile_dense(counts, 0.5)
+        out.append(Point(p, None if seconds is None else seconds / DAY, None, int(counts.sum())))
     return out
+
+
+def _close_histograms(
+    f: CaseFilter,
+    periods: list[Period],
+    index: Callable[[date], int],
+    services: list[int] | None = None,
+) -> npt.NDArray[np.int64]:
+    """Each period's close-time histogram (a row per period, a column per bucket) for f, of
+    `services` only if given: whole months from the packed month histograms, summed by NumPy,
+    partial months from the day table's bucket rows."""
+    packed, day_parts = close_time_parts(
+        f, months=periods[0].kind != "week", service_rows=services is not None
+    )
+    if services is not None:
+        packed = packed.filter(service_id__in=services) if packed is not None else None
+        day_parts = [part.filter(service_id__in=services) for part in day_parts]
+    rows = []
+    if packed is not None:
+        rows = [
+            (index(day), blob) for day, blob in grouped_rows(packed.values_list("day", "counts"))
+        ]
+    histograms = histograms_dense(rows, len(periods))
+    for part in day_parts:
+        grouped = part.values_list("day", "bucket").annotate(n=Sum("count"))
+        for day, bucket, n in grouped_rows(grouped):
+            histograms[index(day), bucket] += n
+    return histograms
 
 
 def _attribute(

@@ -23,7 +23,9 @@ from civicstat.cases.models.rollups import (
     DailyCloseTime,
     DepartmentCloseTime,
     MonthlyCaseCount,
+    MonthlyCloseHistogram,
     MonthlyCloseTime,
+    MonthlyPublicCloseHistogram,
     MonthlyPublicCount,
 )
 
@@ -43,7 +45,9 @@ __all__ = [
     "EventKind",
     "Layer",
     "MonthlyCaseCount",
+    "MonthlyCloseHistogram",
     "MonthlyCloseTime",
+    "MonthlyPublicCloseHistogram",
     "MonthlyPublicCount",
     "Service",
     "StatusGroup",

@@ -178,6 +178,71 @@ class MonthlyCloseTime(models.Model):
         return f"{self.month:%Y-%m}: {self.count} closed in bucket {self.bucket}"
 
 
+class MonthlyCloseHistogram(models.Model):
+    """`MonthlyCloseTime`'s rows of one month, layer, request type, department and area, packed
+    into one value (`civicstat.lib.histograms`): what measures read a long history of medians and
+    "% closed within" from, a row per request type and month instead of one per bucket too (water
+    leaks' medians at 1 M cases: 3 k rows instead of 33 k)."""
+
+    month = models.DateField()  # the first day of the month
+    layer_id = models.PositiveIntegerField()
+    service_id = models.PositiveIntegerField()
+    department_id = models.PositiveIntegerField()
+    area_id = models.PositiveIntegerField()
+    counts = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=list(_MONTH_KEY), name="monthly_close_histogram_unique")
+        ]
+        # Beside the unique key (request types), one index per other dimension a measure filters
+        # on; without the layer's, a whole layer's history scanned every row of its area.
+        indexes = [
+            models.Index(
+                fields=["area_id", "department_id", "month"], name="monthly_close_histogram_dept"
+            ),
+            models.Index(
+                fields=["area_id", "layer_id", "month"], name="monthly_close_histogram_layer"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m}: close times of request type {self.service_id}"
+
+
+class MonthlyPublicCloseHistogram(models.Model):
+    """`MonthlyCloseHistogram` summed over request types, public request types only: a packed
+    histogram per month, layer, department and area.
+
+    A department's or a layer's close times over years, which no request type narrows, read this:
+    Public Works at 1 M cases has 23 k request-type months and 164 of these. Cases of private
+    request types are left out when it is written, so marking a request type private (or public
+    again) rebuilds it (`cases.receivers`), as `MonthlyPublicCount`.
+    """
+
+    month = models.DateField()  # the first day of the month
+    layer_id = models.PositiveIntegerField()
+    department_id = models.PositiveIntegerField()
+    area_id = models.PositiveIntegerField()
+    counts = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["area_id", "department_id", "month", "layer_id"],
+                name="monthly_public_close_histogram_unique",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["area_id", "layer_id", "month"], name="monthly_public_histogram_layer"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m}: close times in department {self.department_id}"
+
+
 class _WholeHistoryCloseTime(models.Model):
     """How many cases, over the whole history, took a time in histogram `bucket` to close."""
 

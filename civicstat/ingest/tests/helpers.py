@@ -12,12 +12,15 @@ from civicstat.cases.models import (
     DailyCloseTime,
     DepartmentCloseTime,
     MonthlyCaseCount,
+    MonthlyCloseHistogram,
     MonthlyCloseTime,
+    MonthlyPublicCloseHistogram,
     MonthlyPublicCount,
 )
 from civicstat.ingest.importer import import_file
 from civicstat.ingest.mapping import load_profile
 from civicstat.ingest.models import ImportRun
+from civicstat.lib.histograms import unpack
 
 
 def run_import(path: Path, profile: str = "kansas-city", **kwargs: Any) -> ImportRun:
@@ -58,4 +61,20 @@ def rollup_state() -> tuple[set[tuple[Any, ...]], ...]:
     public = set(MonthlyPublicCount.objects.values_list(
         "area_id", "layer_id", "month", "department_id", "status_group", "opened", "closed"
     ))  # fmt: skip
-    return counts, closes, month_counts, month_closes, totals, departments, public
+    # A packed histogram's entries, one per bucket, as MonthlyCloseTime's rows are.
+    packed = {
+        (*key, bucket, n)
+        for *key, blob in MonthlyCloseHistogram.objects.values_list(
+            "month", "layer_id", "service_id", "department_id", "area_id", "counts"
+        )
+        for bucket, n in unpack(blob).items()
+    }
+    public_packed = {
+        (*key, bucket, n)
+        for *key, blob in MonthlyPublicCloseHistogram.objects.values_list(
+            "month", "layer_id", "department_id", "area_id", "counts"
+        )
+        for bucket, n in unpack(blob).items()
+    }
+    return (counts, closes, month_counts, month_closes, totals, departments, public, packed,
+            public_packed)  # fmt: skip

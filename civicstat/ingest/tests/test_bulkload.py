@@ -14,6 +14,7 @@ from civicstat.cases.models import (
     DailyCaseCount,
     DailyCloseTime,
     MonthlyCaseCount,
+    MonthlyCloseHistogram,
     MonthlyCloseTime,
 )
 from civicstat.cases.services import data_version
@@ -45,7 +46,8 @@ def missing_indexes() -> set[str]:
 
 def forget_everything() -> None:
     Case.objects.all().delete()
-    for model in (DailyCaseCount, DailyCloseTime, MonthlyCaseCount, MonthlyCloseTime, MapCell):
+    for model in (DailyCaseCount, DailyCloseTime, MonthlyCaseCount, MonthlyCloseTime,
+                  MonthlyCloseHistogram, MapCell):  # fmt: skip
         model.objects.all().delete()
 
 

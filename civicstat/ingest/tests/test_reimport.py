@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+from collections import Counter
+from typing import Any
 
 import pytest
 
@@ -82,6 +84,12 @@ def test_rebuilt_rollups_equal_the_incrementally_maintained_ones(sample, kc_area
     assert run.updated == 300
     incremental = rollup_state()
     assert all(incremental)
+    month_closes, packed, public_packed = incremental[3], incremental[-2], incremental[-1]
+    assert packed == month_closes  # a month's packed histogram holds its bucket rows, no more
+    by_department = Counter[tuple[Any, ...]]()
+    for month, layer, _, department, area, bucket, n in month_closes:
+        by_department[(month, layer, department, area, bucket)] += n
+    assert public_packed == {(*k, n) for k, n in by_department.items()}  # no private type here
     rebuild()
     assert rollup_state() == incremental
 
