@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.db.models import Count
 
-from civicstat.cases.models import DailyCaseCount, Service
+from civicstat.cases.models import DailyCaseCount, DailyCloseTime, Service
 from civicstat.cases.query import CaseFilter, rollup_rows
 from civicstat.lib.quantiles import MAX_BUCKET
 from civicstat.performance import calculations
@@ -28,6 +28,11 @@ def days_only(f: CaseFilter, model: Any = DailyCaseCount, **kwargs: Any) -> list
     return [rollup_rows(f, model)]
 
 
+def close_times_days_only(f: CaseFilter, **kwargs: Any) -> tuple[None, list[Any]]:
+    """No packed month histogram: every close time from the day table's bucket rows."""
+    return None, [rollup_rows(f, DailyCloseTime)]
+
+
 MEASURES: list[dict[str, Any]] = [
     {"calculation": "count", "filters": {"layer": "311-requests"}},
     {"calculation": "cumulative", "filters": {"status": "open"}, "start_date": date(2015, 3, 17)},
@@ -37,6 +42,10 @@ MEASURES: list[dict[str, Any]] = [
      "filters": {"area": "council-district:district-3"}},
     {"calculation": "closed_within", "filters": {}},
     {"calculation": "median_days", "filters": {"area": "neighborhood:longfellow"}},
+    # No request type named: packed per department, public request types only.
+    {"calculation": "median_days", "filters": {"layer": "311-requests"}},
+    {"calculation": "closed_within", "target_days": 30, "filters": {"department": "public-works"}},
+    {"calculation": "median_days", "filters": {"service_group": "Water Leak"}},
 ]  # fmt: skip
 
 
@@ -58,6 +67,7 @@ def test_every_rollup_calculation_gives_the_same_values_from_months_as_from_days
     ]
     from_months = [compute(m) for m in measures]
     monkeypatch.setattr(calculations, "rollup_parts", days_only)
+    monkeypatch.setattr(calculations, "close_time_parts", close_times_days_only)
     from_days = [compute(m) for m in measures]
     assert from_months == from_days
     assert all(any(p.value for p in points) for points in from_months)
