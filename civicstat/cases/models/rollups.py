@@ -178,18 +178,26 @@ class MonthlyCloseTime(models.Model):
         return f"{self.month:%Y-%m}: {self.count} closed in bucket {self.bucket}"
 
 
-class MonthlyCloseHistogram(models.Model):
-    """`MonthlyCloseTime`'s rows of one month, layer, request type, department and area, packed
-    into one value (`civicstat.lib.histograms`): what measures read a long history of medians and
-    "% closed within" from, a row per request type and month instead of one per bucket too (water
-    leaks' medians at 1 M cases: 3 k rows instead of 33 k)."""
+class _PackedCloseTimes(models.Model):
+    """A month's close-time histogram packed in one value (`civicstat.lib.histograms`)."""
 
     month = models.DateField()  # the first day of the month
     layer_id = models.PositiveIntegerField()
-    service_id = models.PositiveIntegerField()
     department_id = models.PositiveIntegerField()
     area_id = models.PositiveIntegerField()
     counts = models.BinaryField()
+
+    class Meta:
+        abstract = True
+
+
+class MonthlyCloseHistogram(_PackedCloseTimes):
+    """`MonthlyCloseTime`'s rows of one month, layer, request type, department and area, packed
+    into one value: what measures read a long history of medians and "% closed within" from, a
+    row per request type and month instead of one per bucket too (water leaks' medians at 1 M
+    cases: 3 k rows instead of 33 k)."""
+
+    service_id = models.PositiveIntegerField()
 
     class Meta:
         constraints = [
@@ -210,7 +218,7 @@ class MonthlyCloseHistogram(models.Model):
         return f"{self.month:%Y-%m}: close times of request type {self.service_id}"
 
 
-class MonthlyPublicCloseHistogram(models.Model):
+class MonthlyPublicCloseHistogram(_PackedCloseTimes):
     """`MonthlyCloseHistogram` summed over request types, public request types only: a packed
     histogram per month, layer, department and area.
 
@@ -219,12 +227,6 @@ class MonthlyPublicCloseHistogram(models.Model):
     request types are left out when it is written, so marking a request type private (or public
     again) rebuilds it (`cases.receivers`), as `MonthlyPublicCount`.
     """
-
-    month = models.DateField()  # the first day of the month
-    layer_id = models.PositiveIntegerField()
-    department_id = models.PositiveIntegerField()
-    area_id = models.PositiveIntegerField()
-    counts = models.BinaryField()
 
     class Meta:
         constraints = [
