@@ -306,6 +306,27 @@ def grouped_rows(qs: QuerySet[Any]) -> list[tuple[Any, ...]]:
     return rows
 
 
+def packed_rows(qs: QuerySet[Any]) -> list[tuple[Any, ...]]:
+    """`grouped_rows` for a query whose rows carry packed histograms (`MonthlyCloseHistogram`).
+
+    On PostgreSQL the rows come in binary: as text, each bytea travels as hex, twice its bytes,
+    and is decoded again (water leaks' 3.8 k rows at 10 M cases: 13 ms as text, 6 in binary).
+    Django's cursors bind on the client, which cannot ask for binary results, so this reads
+    through a psycopg cursor of its own on the same connection and transaction."""
+    db = connections[qs.db]
+    if db.vendor != "postgresql":
+        return grouped_rows(qs)
+    import psycopg
+
+    try:
+        sql, params = qs.order_by().query.sql_with_params()
+    except EmptyResultSet:
+        return []
+    db.ensure_connection()
+    with psycopg.Cursor(db.connection) as cursor:
+        return cursor.execute(sql, params, binary=True).fetchall()
+
+
 def _rollup_dimensions(
     f: CaseFilter, model: type[Any], ids: DimensionIds | None = None
 ) -> QuerySet[Any]:

@@ -45,17 +45,18 @@ def merge(blob: bytes | memoryview | None, delta: Mapping[int, int]) -> dict[int
     return counts
 
 
-def dense(rows: Sequence[tuple[int, bytes | memoryview]], length: int) -> npt.NDArray[np.int64]:
+def dense(rows: Sequence[tuple[int, bytes | memoryview]], length: int) -> npt.NDArray[np.float64]:
     """Packed histograms summed by slot: `rows` are (slot, packed), slots 0..length-1 (periods,
-    say); the answer is a length × WIDTH array of counts, a slot's histogram in its row."""
-    out = np.zeros((length, WIDTH), dtype=np.int64)
+    say); the answer is a length × WIDTH array of counts, a slot's histogram in its row.
+
+    The counts are float64, as `np.bincount` sums them: exact for any whole number of cases below
+    2**53, and converting a month-by-bucket array to integers cost as much as the sum."""
     if not rows:
-        return out
+        return np.zeros((length, WIDTH))
     blobs = [blob for _, blob in rows]
     entries = np.frombuffer(b"".join(blobs), dtype=ENTRY)
     sizes = np.fromiter((len(blob) for blob in blobs), dtype=np.int64, count=len(blobs))
     slots = np.fromiter((slot for slot, _ in rows), dtype=np.int64, count=len(rows))
     at = np.repeat(slots, sizes // ENTRY.itemsize) * WIDTH + entries["bucket"]
     summed = np.bincount(at, weights=entries["count"], minlength=length * WIDTH)
-    out += summed.astype(np.int64).reshape(length, WIDTH)
-    return out
+    return summed.reshape(length, WIDTH)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -86,9 +87,10 @@ def _estimate(bucket: int, offset: int, n: int) -> float:
     return float(low * (high / low) ** fraction)
 
 
-def quantile_dense(counts: npt.NDArray[np.int64], q: float) -> float | None:
-    """`quantile` of a histogram held as an array indexed by bucket (same answer, to the bit):
-    what a measure sums many packed histograms into (`civicstat.lib.histograms`)."""
+def quantile_dense(counts: npt.NDArray[Any], q: float) -> float | None:
+    """`quantile` of a histogram held as an array of whole counts (integers or floats) indexed by
+    bucket, the same answer to the bit: what a measure sums many packed histograms into
+    (`civicstat.lib.histograms`)."""
     if not 0 <= q <= 1:
         raise ValueError("q must be between 0 and 1")
     cumulative = np.cumsum(counts)
@@ -104,9 +106,7 @@ def quantile_dense(counts: npt.NDArray[np.int64], q: float) -> float | None:
     return low_value + (rank - below) * (high_value - low_value)
 
 
-def _dense_value_at(
-    counts: npt.NDArray[np.int64], cumulative: npt.NDArray[np.int64], index: int
-) -> float:
+def _dense_value_at(counts: npt.NDArray[Any], cumulative: npt.NDArray[Any], index: int) -> float:
     # The first bucket whose running total passes `index` holds it (an empty bucket never does).
     bucket = int(np.searchsorted(cumulative, index, side="right"))
     n = int(counts[bucket])

@@ -31,6 +31,7 @@ from civicstat.cases.query import (
     cases,
     close_time_parts,
     grouped_rows,
+    packed_rows,
     parse_filters,
     rollup_parts,
 )
@@ -221,8 +222,8 @@ def _closed_within(
         histograms = _close_histograms(f, periods, index, services)
         for i, (w, t) in enumerate(zip(histograms[:, : last + 1].sum(axis=1).tolist(),
                                        histograms.sum(axis=1).tolist(), strict=True)):  # fmt: skip
-            within[i] += w
-            total[i] += t
+            within[i] += int(w)
+            total[i] += int(t)
     return [
         Point(p, 100.0 * w / t if t else None, float(w), float(t))
         for p, w, t in zip(periods, within, total, strict=True)
@@ -243,7 +244,7 @@ def _close_histograms(
     periods: list[Period],
     index: Callable[[date], int],
     services: list[int] | None = None,
-) -> npt.NDArray[np.int64]:
+) -> npt.NDArray[np.float64]:
     """Each period's close-time histogram (a row per period, a column per bucket) for f, of
     `services` only if given: whole months from the packed month histograms, summed by NumPy,
     partial months from the day table's bucket rows."""
@@ -256,7 +257,7 @@ def _close_histograms(
     rows = []
     if packed is not None:
         rows = [
-            (index(day), blob) for day, blob in grouped_rows(packed.values_list("day", "counts"))
+            (index(day), blob) for day, blob in packed_rows(packed.values_list("day", "counts"))
         ]
     histograms = histograms_dense(rows, len(periods))
     for part in day_parts:
