@@ -152,12 +152,16 @@ def _upsert(
 
 @dataclass(frozen=True)
 class _Packed:
-    """A table of packed month close-time histograms: its model, its key, and whether it leaves
-    private request types out (and so has no request-type column)."""
+    """A table of packed month close-time histograms: its model, and whether it leaves private
+    request types out (and so has no request-type column)."""
 
     model: type[Any]
-    key: tuple[str, ...]
     public_only: bool = False
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """Its unique key: rows are written in its order, so the index grows at one end."""
+        return _unique_key(self.model)
 
     def key_of(self, close_key: CloseKey) -> tuple[Any, ...]:
         """A month close-time row's key in this table."""
@@ -167,12 +171,7 @@ class _Packed:
         return tuple(values[k] for k in self.key)
 
 
-# Each table's key in its unique constraint's order: written in that order, its index grows at
-# one end.
-_PACKED = (
-    _Packed(MonthlyCloseHistogram, ("area_id", "service_id", "month", "layer_id", "department_id")),
-    _Packed(MonthlyPublicCloseHistogram, ("area_id", "department_id", "month", "layer_id"), True),
-)
+_PACKED = (_Packed(MonthlyCloseHistogram), _Packed(MonthlyPublicCloseHistogram, public_only=True))
 
 
 def _histograms_add(
