@@ -291,40 +291,32 @@ def department_close_history(f: CaseFilter) -> QuerySet[Any] | None:
     return _area_rows(f, DepartmentCloseTime)
 
 
-def grouped_rows(qs: QuerySet[Any]) -> list[tuple[Any, ...]]:
+def grouped_rows(qs: QuerySet[Any], *, binary: bool = False) -> list[tuple[Any, ...]]:
     """The rows of a grouped `values_list` rollup query, read with the driver's own cursor: the
     ORM's per-value conversion took longer than the database took to group tens of thousands of
     rows (a median's month and bucket rows, a whole history's close-time histogram). The driver
-    still gives dates as dates."""
+    still gives dates as dates.
+
+    `binary`: rows that carry packed histograms (`MonthlyCloseHistogram`) come from PostgreSQL in
+    binary. As text each bytea travels as hex, twice its bytes, and is decoded again (water
+    leaks' 3.8 k rows at 10 M cases: 13 ms as text, 6 in binary). Django's cursors bind on the
+    client, which cannot ask for binary results, so those are read through a psycopg cursor of
+    their own on the same connection and transaction."""
     try:
         sql, params = qs.order_by().query.sql_with_params()
     except EmptyResultSet:  # a filter that can match nothing
         return []
-    with connections[qs.db].cursor() as cursor:
+    db = connections[qs.db]
+    if binary and db.vendor == "postgresql":
+        import psycopg
+
+        db.ensure_connection()
+        with psycopg.Cursor(db.connection) as raw:
+            return raw.execute(sql, params, binary=True).fetchall()
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
         rows: list[tuple[Any, ...]] = cursor.fetchall()
     return rows
-
-
-def packed_rows(qs: QuerySet[Any]) -> list[tuple[Any, ...]]:
-    """`grouped_rows` for a query whose rows carry packed histograms (`MonthlyCloseHistogram`).
-
-    On PostgreSQL the rows come in binary: as text, each bytea travels as hex, twice its bytes,
-    and is decoded again (water leaks' 3.8 k rows at 10 M cases: 13 ms as text, 6 in binary).
-    Django's cursors bind on the client, which cannot ask for binary results, so this reads
-    through a psycopg cursor of its own on the same connection and transaction."""
-    db = connections[qs.db]
-    if db.vendor != "postgresql":
-        return grouped_rows(qs)
-    import psycopg
-
-    try:
-        sql, params = qs.order_by().query.sql_with_params()
-    except EmptyResultSet:
-        return []
-    db.ensure_connection()
-    with psycopg.Cursor(db.connection) as cursor:
-        return cursor.execute(sql, params, binary=True).fetchall()
 
 
 def _rollup_dimensions(

@@ -212,7 +212,7 @@ def _packed_add(
         where, params = where_keys_in(key, keys[start : start + per_query])
         cursor.execute(f"SELECT {', '.join(key)}, counts FROM {table} WHERE {where}", params)
         for *row_key, counts in cursor.fetchall():
-            row_key[at] = _as_date(row_key[at])
+            row_key[at] = as_date(row_key[at])
             stored[tuple(row_key)] = counts
     rows, gone = [], []
     for k, delta in deltas.items():
@@ -229,20 +229,15 @@ def _packed_add(
         cursor.executemany(f"DELETE FROM {table} WHERE {match}", gone)
 
 
-def _as_date(value: object) -> date:
-    """A date column as the driver returns it (SQLite may give text)."""
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
-
-
-def histograms_rebuild(cursor: Any, *, public_only: bool = False) -> None:
-    """Write the packed month histograms again from `MonthlyCloseTime` (only the public-only
-    table if `public_only`: after a request type turned private or public again)."""
-    for packed in _PACKED:
-        if packed.public_only or not public_only:
-            _packed_rebuild(cursor, packed)
+def as_date(value: object) -> date | None:
+    """A date column as the driver returns it (SQLite gives text)."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
 
 
 def _packed_rebuild(cursor: Any, packed: _Packed) -> None:
+    """Write one packed-histogram table again from `MonthlyCloseTime`."""
     histograms_fill(cursor, source=str(MonthlyCloseTime._meta.db_table),
                     target=str(packed.model._meta.db_table), key=packed.key,
                     public_only=packed.public_only)  # fmt: skip
@@ -298,7 +293,9 @@ def public_rollups_rebuild(cursor: Any) -> None:
     tables were rebuilt."""
     _public_rebuild(cursor, DepartmentCloseTime, CloseTimeTotal, _DEPARTMENT_KEY, ("count",))
     _public_rebuild(cursor, MonthlyPublicCount, MonthlyCaseCount, _PUBLIC_KEY, ("opened", "closed"))
-    histograms_rebuild(cursor, public_only=True)
+    for packed in _PACKED:
+        if packed.public_only:
+            _packed_rebuild(cursor, packed)
 
 
 def _public_rebuild(

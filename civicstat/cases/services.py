@@ -8,7 +8,7 @@ alone would cap an import far below the 50,000 rows/s the project aims for.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,7 +34,7 @@ from civicstat.cases.models import (
     StatusGroup,
 )
 from civicstat.cases.records import CaseRecord, UpsertResult
-from civicstat.cases.rollups import RollupDelta
+from civicstat.cases.rollups import RollupDelta, as_date
 from civicstat.cases.signals import ChangeScope, cases_changed
 from civicstat.lib.geo import PolygonIndex
 from civicstat.maps.cells import CellDelta
@@ -279,8 +279,8 @@ def case_upsert(
                     links.extend((case_id, a) for a in set(d.area_ids) - before)
                 delta.add_case(sign=-1, layer_id=layer.id, service_id=svc, department_id=dept,
                                area_ids=before, status_group=group,
-                               requested_day=_as_date(rday) or d.requested_day,
-                               closed_day=_as_date(cday),
+                               requested_day=as_date(rday) or d.requested_day,
+                               closed_day=as_date(cday),
                                close_bucket=bucket)  # fmt: skip
                 delta.add_case(sign=1, layer_id=layer.id, service_id=r.service_id,
                                department_id=r.department_id, area_ids=d.area_ids,
@@ -366,13 +366,6 @@ def _areas_of(cursor: object, case_ids: list[int]) -> dict[int, set[int]]:
         for case_id, area_id in cursor.fetchall():  # type: ignore[attr-defined]
             found.setdefault(case_id, set()).add(area_id)
     return found
-
-
-def _as_date(value: object) -> date | None:
-    """A date column as the driver returns it (SQLite gives text)."""
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))
 
 
 def case_add_note(*, case: Case, note: str, at: datetime) -> CaseEvent:

@@ -31,7 +31,6 @@ from civicstat.cases.query import (
     cases,
     close_time_parts,
     grouped_rows,
-    packed_rows,
     parse_filters,
     rollup_parts,
 )
@@ -257,7 +256,8 @@ def _close_histograms(
     rows = []
     if packed is not None:
         rows = [
-            (index(day), blob) for day, blob in packed_rows(packed.values_list("day", "counts"))
+            (index(day), blob)
+            for day, blob in grouped_rows(packed.values_list("day", "counts"), binary=True)
         ]
     histograms = histograms_dense(rows, len(periods))
     for part in day_parts:

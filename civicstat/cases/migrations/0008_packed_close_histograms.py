@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 def fill_from_months(apps, schema_editor):
     """A database with rollups gets the packed histograms at once, from the month table (as
-    `rollups.histograms_rebuild`)."""
+    `rollups.rebuild`)."""
     from civicstat.cases.rollups import histograms_fill
 
     with schema_editor.connection.cursor() as cursor:
