@@ -9,8 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from civicstat.lib.clientip import networks_parse
 from civicstat.lib.env import envbool, envint, envlist, envstr
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -139,6 +141,14 @@ RESPONSE_CACHE_MAX_BYTES = envint("RESPONSE_CACHE_MAX_BYTES", "2000000")
 # limit gets a 429 page. With the default in-process cache each web process counts on its own; set
 # REDIS_URL when several processes serve the site so that they share one count.
 RATELIMIT_VIEW = "civicstat.web.rate_limited"
+# Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR ranges, comma-separated).
+# Empty: the client is REMOTE_ADDR, and X-Forwarded-For is ignored, since any client can send it.
+try:
+    TRUSTED_PROXIES = networks_parse(envlist("TRUSTED_PROXIES", ""))
+except ValueError as error:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES: {error}") from None
+# django-ratelimit's "ip" key reads the client through the same trusted-proxy rule.
+RATELIMIT_IP_META_KEY = "civicstat.web.client_ip"
 
 # Open311 GeoReport v2 server (/open311/v2/): which layers it publishes (empty: all), the
 # jurisdiction_id it answers to (empty: any), discovery's contact lines, and posts per API key.
