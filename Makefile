@@ -5,8 +5,10 @@ MANAGE := $(PY) manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 VENDOR := civicstat/static/vendor
+# uv from PATH, else the one pip installs (as a module: pip's --user scripts folder may not be on PATH).
+UV := $(or $(shell command -v uv 2>/dev/null),python3 -m uv)
 
-.PHONY: demo serve setup python frontend static migrate test test-fast lint format bench bench-ingest bench-map bench-measures bench-alerts bench-open311 clean
+.PHONY: demo serve setup python frontend static browser migrate test test-fast lint format bench bench-ingest bench-map bench-measures bench-alerts bench-open311 clean
 
 demo: setup migrate  ## Install everything, load the Kansas City demo, serve it with a worker
 	$(MANAGE) load_demo
@@ -22,12 +24,20 @@ serve:  ## Serve on http://$(HOST):$(PORT) with granian; run the task worker and
 	  $(MANAGE) run_scheduler & \
 	  $(PY) -m civicstat.server --host $(HOST) --port $(PORT)
 
-setup: python frontend static
+setup: python frontend static browser
+
+# A browser for the page tests (tests/e2e): found, or installed (apt-get as root or with
+# passwordless sudo, else Playwright's own download), or a message saying what to install.
+browser: python
+	@$(PY) -m tests.e2e.ensure_browser
 
 python: .venv/.synced
 .venv/.synced: pyproject.toml uv.lock
-	@command -v uv >/dev/null || python3 -m pip install --quiet uv
-	uv sync --frozen
+	@# Debian's and Ubuntu's own Python refuse a plain `pip install` (PEP 668): then --user.
+	@command -v uv >/dev/null || python3 -m uv --version >/dev/null 2>&1 || \
+	  python3 -m pip install --quiet uv 2>/dev/null || \
+	  python3 -m pip install --quiet --user --break-system-packages uv
+	$(UV) sync --frozen
 	@touch $@
 
 frontend: node_modules/.package-lock.json $(VENDOR)/.copied

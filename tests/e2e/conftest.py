@@ -33,7 +33,17 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_
 from civicstat.ingest.importer import import_file
 from civicstat.ingest.mapping import load_profile
 from civicstat.ingest.models import ImportRun
-from tests.e2e.browser import ARTIFACTS, AXE_JS, AXE_TAGS, CHROMIUM, CHROMIUM_ARGS, DESKTOP, ROOT
+from tests.e2e.browser import (
+    ARTIFACTS,
+    AXE_JS,
+    AXE_TAGS,
+    CHROMIUM_ARGS,
+    DESKTOP,
+    HOW_TO_GET_ONE,
+    ROOT,
+    NoBrowser,
+    find_chromium,
+)
 
 KC_SAMPLE = ROOT / "tests" / "data" / "kansas-city" / "kcmo311_sample_10k.csv.gz"
 # Every 10th row of the date-sorted 10k sample: 1,000 cases from 2007 to 2019, imported in a
@@ -103,21 +113,19 @@ def pytest_runtest_teardown(
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
-    """The system Chromium, launched once per xdist worker. Missing Chromium fails, never skips:
-    CI installs it (.ci/run), and so can you: `apt-get install chromium`."""
-    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
-        pytest.fail(
-            f"Chromium not found at {CHROMIUM}: the e2e tests drive the system Chromium. "
-            "Install it with `apt-get update && apt-get install -y chromium` "
-            "(Playwright's own browser downloads are not used).",
-            pytrace=False,
-        )
+    """Chromium (tests/e2e/browser.py `find_chromium`), launched once per xdist worker. A missing
+    browser fails, never skips: `make test` installs one first (tests/e2e/ensure_browser.py)."""
+    try:
+        executable = find_chromium()
+    except NoBrowser as error:
+        pytest.fail(f"The page tests need a browser: {error}. To get one, {HOW_TO_GET_ONE}.",
+                    pytrace=False)  # fmt: skip
     playwright = sync_playwright().start()
     _driver.playwright = playwright
     _driver.loop = asyncio.get_running_loop()  # the loop Playwright marked as running
     try:
         chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            executable_path=str(executable), headless=True, args=CHROMIUM_ARGS
         )
     except Exception:
         playwright.stop()
