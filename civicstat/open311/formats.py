@@ -68,10 +68,13 @@ def respond(fmt: str, value: Any, *, root: str, status: int = 200) -> HttpRespon
 class Open311Error(Exception):
     """A request the spec answers with an error list: the HTTP status and what to do."""
 
-    def __init__(self, status: int, description: str) -> None:
+    def __init__(
+        self, status: int, description: str, *, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
+        self.headers = headers or {}
 
 
 def error_response(fmt: str, status: int, description: str) -> HttpResponse:

@@ -89,6 +89,15 @@ def city(db: None) -> dict[str, Any]:
     return {"layer": layer, "pothole": pothole, "graffiti": graffiti, "abuse": abuse}
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    """Rate-limit counts live in the cache, keyed by the API key's id, which a rolled-back test
+    hands out again: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def fixit_key(db: None) -> str:
     """The raw API key of the FixIt app."""
