@@ -115,9 +115,9 @@ def schema_check() -> Callable[[str, Any], list[str]]:
     registry: Registry[Any] = Registry().with_resources(resources)
 
     def check(name: str, document: Any) -> list[str]:
-        # A name with a fragment picks a definition, such as swagger.json#/definitions/X.
-        schema = registry.resolver().lookup(name).contents
-        validator = Draft4Validator(schema, registry=registry,
+        # A name with a fragment picks a definition, such as swagger.json#/definitions/X; a
+        # reference to it keeps its file as the base of the `#/definitions/…` inside it.
+        validator = Draft4Validator({"$ref": name}, registry=registry,
                                     format_checker=Draft4Validator.FORMAT_CHECKER)  # fmt: skip
         return [e.message for e in validator.iter_errors(document)]
 
