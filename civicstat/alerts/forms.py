@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
-from civicstat.alerts.models import Frequency
+from civicstat.alerts.models import MIN_RADIUS_M, Frequency
 from civicstat.cases.models import Area, Case, Layer, Service
 from civicstat.cases.services import area_index
 
@@ -114,8 +114,8 @@ class WatchForm(FiltersForm):
             return data
         radius = data.get("radius_m")
         limit = settings.ALERTS_MAX_RADIUS_M
-        if radius is None or not 0 < radius <= limit:
-            self.add_error("radius_m", f"Choose a radius from 1 to {limit} metres.")
+        if radius is None or not MIN_RADIUS_M <= radius <= limit:
+            self.add_error("radius_m", f"Choose a radius from {MIN_RADIUS_M} to {limit} metres.")
         lat, lon = data.get("lat"), data.get("lon")
         if (lat is None or lon is None) and data.get("place"):
             found = (

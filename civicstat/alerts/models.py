@@ -11,6 +11,10 @@ from django.db.models import Q
 
 from civicstat.cases.models import Area, Case, CaseEvent
 
+# The smallest radius a resident may watch: a smaller circle follows one house's requests rather
+# than a neighbourhood's. Forms, services, feeds and the README all use this number.
+MIN_RADIUS_M = 250
+
 
 class Frequency(models.TextChoices):
     INSTANT = "instant", "As it happens"

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from civicstat.alerts.matching import center_cell
 from civicstat.alerts.models import (
+    MIN_RADIUS_M,
     Delivery,
     Frequency,
     IndexVersion,
@@ -23,6 +24,13 @@ from civicstat.cases.models import Area, Case
 
 class SubscribeError(ValueError):
     """A subscription that cannot be made; the message says why."""
+
+
+def radius_check(radius_m: int | None) -> None:
+    """Raise SubscribeError unless `radius_m` is a radius a resident may watch."""
+    limit = settings.ALERTS_MAX_RADIUS_M
+    if radius_m is None or not MIN_RADIUS_M <= radius_m <= limit:
+        raise SubscribeError(f"Choose a radius from {MIN_RADIUS_M} to {limit} metres.")
 
 
 def index_version_bump() -> None:
@@ -50,6 +58,8 @@ def subscription_create(
     """An unconfirmed subscription and its confirmation email, queued to send."""
     from civicstat.alerts.emails import confirmation_delivery
 
+    if kind == SubscriptionKind.RADIUS:
+        radius_check(radius_m)
     email = email.strip().lower()
     with transaction.atomic():
         subscriber, _ = Subscriber.objects.get_or_create(email=email)
@@ -107,6 +117,8 @@ def subscription_update(
 ) -> None:
     """Change how often and what: `filters` holds new `layers`, `services` and `service_groups`
     (empty lists for everything); None leaves them as they are."""
+    if subscription.kind == SubscriptionKind.RADIUS and radius_m is not None:
+        radius_check(radius_m)
     with transaction.atomic():
         subscription.frequency = frequency
         subscription.include_closed = include_closed

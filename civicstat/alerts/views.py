@@ -19,7 +19,13 @@ from civicstat.alerts.forms import (
     WatchForm,
     query_initial,
 )
-from civicstat.alerts.models import Frequency, Subscriber, Subscription, SubscriptionKind
+from civicstat.alerts.models import (
+    MIN_RADIUS_M,
+    Frequency,
+    Subscriber,
+    Subscription,
+    SubscriptionKind,
+)
 from civicstat.alerts.tasks import deliver_alerts
 from civicstat.cases.query import CaseFilter, cases
 from civicstat.maps.views import with_tiles
@@ -87,6 +93,7 @@ def alerts(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "radius_choices": RADIUS_CHOICES,
+            "min_radius": MIN_RADIUS_M,
             "max_radius": settings.ALERTS_MAX_RADIUS_M,
             "pick_config": pick_config(),
         },
@@ -170,9 +177,10 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
             radius = request.POST.get("radius_m", "")
             limit = settings.ALERTS_MAX_RADIUS_M
             if frequency not in Frequency.values or (
-                radius and (not radius.isdigit() or not 0 < int(radius) <= limit)
+                radius and (not radius.isdigit() or not MIN_RADIUS_M <= int(radius) <= limit)
             ):
-                return _bad_link(request, f"Choose a listed frequency and a radius of 1–{limit} m.")
+                return _bad_link(request, "Choose a listed frequency and a radius of "
+                                          f"{MIN_RADIUS_M}–{limit} m.")  # fmt: skip
             filters = None
             if sub.kind != SubscriptionKind.CASE:
                 chosen = FiltersForm(request.POST)
@@ -191,7 +199,13 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
     return render(
         request,
         "alerts/manage.html",
-        {"subscriptions": subs, "frequencies": Frequency.choices, "radius_choices": RADIUS_CHOICES},
+        {
+            "subscriptions": subs,
+            "frequencies": Frequency.choices,
+            "radius_choices": RADIUS_CHOICES,
+            "min_radius": MIN_RADIUS_M,
+            "max_radius": settings.ALERTS_MAX_RADIUS_M,
+        },
     )
 
 

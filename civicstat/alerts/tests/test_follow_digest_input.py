@@ -80,8 +80,8 @@ def test_it_rejects_bad_input_and_stores_nothing(client, smtp, layer, kc_areas):
     good = {"email": BOB, "lat": HOME[0], "lon": HOME[1], "radius_m": 500, "frequency": "instant"}
     cases = [
         ({"email": "not-an-address"}, b"valid email"),
-        ({"radius_m": 0}, b"Choose a radius from 1 to 5000"),
-        ({"radius_m": 50_000}, b"Choose a radius from 1 to 5000"),
+        ({"radius_m": 0}, b"Choose a radius from 250 to 5000"),
+        ({"radius_m": 50_000}, b"Choose a radius from 250 to 5000"),
         ({"lat": 40.7128, "lon": -74.0060}, b"outside Kansas City"),
         ({"lat": "", "lon": "", "place": "Nowhere Road"}, b"No case has that address"),
     ]
