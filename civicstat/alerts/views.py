@@ -28,6 +28,7 @@ from civicstat.alerts.models import (
 )
 from civicstat.alerts.tasks import deliver_alerts
 from civicstat.cases.query import CaseFilter, cases
+from civicstat.lib.email_address import email_rate_key
 from civicstat.maps.views import with_tiles
 from civicstat.web import View
 
@@ -40,10 +41,16 @@ def _address_rate(group: str, request: HttpRequest) -> str:
     return str(settings.ALERTS_RATE_PER_ADDRESS)
 
 
+def _address_key(group: str, request: HttpRequest) -> str:
+    # Every spelling of one mailbox (case, padding, +tags) is one count, as the form reads it.
+    return email_rate_key(str(request.POST.get("email", "")))
+
+
 def _limited(view: View) -> View:
     """Per IP and per address (the posted email): the two ways one sender floods an inbox."""
     view = ratelimit(key="ip", rate=_ip_rate, method="POST", block=True)(view)
-    limited: View = ratelimit(key="post:email", rate=_address_rate, method="POST", block=True)(view)
+    limited: View = ratelimit(key=_address_key, rate=_address_rate, method="POST",
+                              block=True)(view)  # fmt: skip
     return limited
 
 
