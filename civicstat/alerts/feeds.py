@@ -9,6 +9,7 @@ from django.contrib.syndication.views import Feed
 from django.http import HttpRequest, HttpResponse
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
 
+from civicstat.alerts.models import MIN_RADIUS_M
 from civicstat.cases.models import Case
 from civicstat.cases.query import FilterError, cases, parse_filters
 from civicstat.lib.geo import circle_bbox, haversine_m
@@ -37,8 +38,9 @@ class WatchFeed(Feed):  # type: ignore[type-arg]
                 raise ValueError("give lat, lon and radius (metres) as numbers") from None
             if not (-90 <= lat <= 90 and -180 <= lon <= 180):  # also refuses nan
                 raise ValueError("lat must be -90 to 90 and lon -180 to 180 (degrees)")
-            if not 0 < radius <= settings.ALERTS_MAX_RADIUS_M:
-                raise ValueError(f"radius must be 1 to {settings.ALERTS_MAX_RADIUS_M} metres")
+            if not MIN_RADIUS_M <= radius <= settings.ALERTS_MAX_RADIUS_M:  # also refuses nan
+                raise ValueError(f"radius must be {MIN_RADIUS_M} to "
+                                 f"{settings.ALERTS_MAX_RADIUS_M} metres")  # fmt: skip
             f.bbox = circle_bbox(lat, lon, radius)
             circle = (lat, lon, radius)
         rows = cases(f).select_related("layer", "service").order_by("-requested_at")

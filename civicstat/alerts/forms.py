@@ -8,9 +8,10 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
-from civicstat.alerts.models import Frequency
+from civicstat.alerts.models import MIN_RADIUS_M, Frequency
 from civicstat.cases.models import Area, Case, Layer, Service
 from civicstat.cases.services import area_index
+from civicstat.lib.email_address import email_normalize
 
 RADIUS_CHOICES = [(250, "250 m"), (500, "500 m"), (1000, "1 km"), (2000, "2 km")]
 _SEVERAL = "Hold Ctrl (⌘ on a Mac) to choose several; none chosen: all."
@@ -47,8 +48,22 @@ def query_initial(query: Mapping[str, str]) -> dict[str, Any]:
     return initial
 
 
+class AddressField(forms.EmailField):
+    """An email address in the one spelling alerts are sent to (see lib/email_address)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        # The subscriber table's limit: a longer address would fail there, not here.
+        super().__init__(max_length=254, **kwargs)
+
+    def clean(self, value: Any) -> str:
+        address = email_normalize(super().clean(value))
+        if len(address) > 254:  # an international domain grows in its IDNA form
+            raise forms.ValidationError("This email address is too long.")
+        return address
+
+
 class FollowForm(forms.Form):
-    email = forms.EmailField(label="Your email address")
+    email = AddressField(label="Your email address")
 
 
 class FiltersForm(forms.Form):
@@ -89,7 +104,7 @@ class WatchForm(FiltersForm):
         "service_groups", "frequency", "include_closed",
     ]  # fmt: skip
 
-    email = forms.EmailField(label="Your email address")
+    email = AddressField(label="Your email address")
     place = forms.CharField(
         label="Address",
         required=False,
@@ -114,8 +129,8 @@ class WatchForm(FiltersForm):
             return data
         radius = data.get("radius_m")
         limit = settings.ALERTS_MAX_RADIUS_M
-        if radius is None or not 0 < radius <= limit:
-            self.add_error("radius_m", f"Choose a radius from 1 to {limit} metres.")
+        if radius is None or not MIN_RADIUS_M <= radius <= limit:
+            self.add_error("radius_m", f"Choose a radius from {MIN_RADIUS_M} to {limit} metres.")
         lat, lon = data.get("lat"), data.get("lon")
         if (lat is None or lon is None) and data.get("place"):
             found = (

@@ -6,10 +6,18 @@ at it, and deleting the subscriber (unsubscribe from everything) deletes all of 
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
 from civicstat.cases.models import Area, Case, CaseEvent
+from civicstat.lib import email_address
+
+# The smallest radius a resident may watch: a smaller circle follows one house's requests rather
+# than a neighbourhood's. Forms, services, feeds and the README all use this number.
+MIN_RADIUS_M = 250
 
 
 class Frequency(models.TextChoices):
@@ -27,7 +35,9 @@ class SubscriptionKind(models.TextChoices):
 class Subscriber(models.Model):
     """One email address. Created unconfirmed; only a confirmation email goes to it until then."""
 
-    email = models.EmailField(unique=True)
+    email = models.EmailField(help_text="Where alerts go: as typed, its domain in IDNA form.")
+    # One row per mailbox however it is spelt (`Bob@X.org`, `bob@x.org`): see lib/email_address.
+    email_key = models.CharField(max_length=254, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     disabled_at = models.DateTimeField(
         null=True, blank=True, help_text="Set when mail to this address bounced permanently."
@@ -39,6 +49,18 @@ class Subscriber(models.Model):
         return f"Subscriber #{self.pk}"
 
     __repr__ = __str__
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.email_key = email_address.email_key(self.email)
+        if (fields := kwargs.get("update_fields")) is not None and "email" in fields:
+            kwargs["update_fields"] = {*fields, "email_key"}
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        # The admin's form has no key field, so Django's unique check would not see a clash.
+        key = email_address.email_key(self.email)
+        if Subscriber.objects.filter(email_key=key).exclude(pk=self.pk).exists():
+            raise ValidationError({"email": "Another subscriber has this address."})
 
 
 class Subscription(models.Model):
@@ -76,7 +98,15 @@ class Subscription(models.Model):
                 ),
             )
         ]
-        indexes = [models.Index(fields=["kind", "confirmed_at"])]
+        indexes = [
+            models.Index(fields=["kind", "confirmed_at"]),
+            # For expiring sign-ups nobody confirmed, without reading the confirmed ones.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(confirmed_at__isnull=True),
+                name="subscription_unconfirmed",
+            ),
+        ]
 
     def __str__(self) -> str:
         if self.kind == SubscriptionKind.CASE:

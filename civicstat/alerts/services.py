@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from civicstat.alerts.matching import center_cell
 from civicstat.alerts.models import (
+    MIN_RADIUS_M,
     Delivery,
     Frequency,
     IndexVersion,
@@ -19,10 +20,18 @@ from civicstat.alerts.models import (
     SubscriptionKind,
 )
 from civicstat.cases.models import Area, Case
+from civicstat.lib.email_address import email_key, email_normalize
 
 
 class SubscribeError(ValueError):
     """A subscription that cannot be made; the message says why."""
+
+
+def radius_check(radius_m: int | None) -> None:
+    """Raise SubscribeError unless `radius_m` is a radius a resident may watch."""
+    limit = settings.ALERTS_MAX_RADIUS_M
+    if radius_m is None or not MIN_RADIUS_M <= radius_m <= limit:
+        raise SubscribeError(f"Choose a radius from {MIN_RADIUS_M} to {limit} metres.")
 
 
 def index_version_bump() -> None:
@@ -50,14 +59,17 @@ def subscription_create(
     """An unconfirmed subscription and its confirmation email, queued to send."""
     from civicstat.alerts.emails import confirmation_delivery
 
-    email = email.strip().lower()
+    if kind == SubscriptionKind.RADIUS:
+        radius_check(radius_m)
+    address = email_normalize(email)
+    if len(address) > 254:
+        raise SubscribeError("This email address is too long.")
     with transaction.atomic():
-        subscriber, _ = Subscriber.objects.get_or_create(email=email)
-        if subscriber.subscriptions.count() >= settings.ALERTS_MAX_SUBSCRIPTIONS:
-            raise SubscribeError(
-                f"An address can hold at most {settings.ALERTS_MAX_SUBSCRIPTIONS} alerts; "
-                "use the “manage my alerts” link in any alert email to remove some."
-            )
+        # Locked, so that a second sign-up for the address waits and the count below stays true.
+        subscriber, _ = Subscriber.objects.select_for_update().get_or_create(
+            email_key=email_key(address), defaults={"email": address}
+        )
+        _make_room(subscriber=subscriber)
         subscription = Subscription.objects.create(
             subscriber=subscriber,
             kind=kind,
@@ -85,6 +97,51 @@ def subscription_create(
     return subscription
 
 
+def unconfirmed_cutoff(now: datetime | None = None) -> datetime:
+    """Sign-ups made before this and still unconfirmed have expired: their link no longer works."""
+    return (now or timezone.now()) - timedelta(days=settings.ALERTS_CONFIRM_DAYS)
+
+
+def _make_room(*, subscriber: Subscriber) -> None:
+    """Room for one more alert at this address, within ALERTS_MAX_SUBSCRIPTIONS.
+
+    Expired sign-ups go first. At the limit, the oldest sign-up still unconfirmed gives way: a
+    sign-up nobody confirmed (anyone may type anyone's address) must never lock the mailbox's
+    owner out. Only confirmed alerts hold the address at its limit."""
+    limit = settings.ALERTS_MAX_SUBSCRIPTIONS
+    pending = subscriber.subscriptions.filter(confirmed_at__isnull=True)
+    pending.filter(created_at__lt=unconfirmed_cutoff()).delete()
+    excess = subscriber.subscriptions.count() - limit + 1
+    if excess <= 0:
+        return
+    if subscriber.subscriptions.filter(confirmed_at__isnull=False).count() >= limit:
+        raise SubscribeError(
+            f"An address can hold at most {limit} alerts; "
+            "use the “manage my alerts” link in any alert email to remove some."
+        )
+    oldest = pending.order_by("created_at", "id").values_list("id", flat=True)[:excess]
+    Subscription.objects.filter(id__in=list(oldest)).delete()
+
+
+def subscriptions_expire(*, now: datetime | None = None, batch: int = 1000) -> int:
+    """Delete the sign-ups nobody confirmed within ALERTS_CONFIRM_DAYS, and the addresses left
+    with no alert; returns how many sign-ups went. For the periodic run (`send_alerts`)."""
+    expired = Subscription.objects.filter(
+        confirmed_at__isnull=True, created_at__lt=unconfirmed_cutoff(now)
+    )
+    subscribers = expired.order_by().values_list("subscriber_id", flat=True).distinct()
+    removed = 0
+    while ids := list(subscribers[:batch]):
+        with transaction.atomic():
+            # Locked as a sign-up locks them: one for the address waits instead of adding an
+            # alert to a subscriber about to be deleted.
+            list(Subscriber.objects.select_for_update().filter(id__in=ids).values_list("id"))
+            _, counts = expired.filter(subscriber_id__in=ids).delete()
+            removed += counts.get(Subscription._meta.label, 0)
+            Subscriber.objects.filter(id__in=ids, subscriptions__isnull=True).delete()
+    return removed
+
+
 def subscription_confirm(*, subscription: Subscription, at: datetime | None = None) -> None:
     """Start sending alerts for this subscription. Confirming twice changes nothing."""
     if subscription.confirmed_at is not None:
@@ -107,6 +164,8 @@ def subscription_update(
 ) -> None:
     """Change how often and what: `filters` holds new `layers`, `services` and `service_groups`
     (empty lists for everything); None leaves them as they are."""
+    if subscription.kind == SubscriptionKind.RADIUS and radius_m is not None:
+        radius_check(radius_m)
     with transaction.atomic():
         subscription.frequency = frequency
         subscription.include_closed = include_closed

@@ -19,9 +19,16 @@ from civicstat.alerts.forms import (
     WatchForm,
     query_initial,
 )
-from civicstat.alerts.models import Frequency, Subscriber, Subscription, SubscriptionKind
+from civicstat.alerts.models import (
+    MIN_RADIUS_M,
+    Frequency,
+    Subscriber,
+    Subscription,
+    SubscriptionKind,
+)
 from civicstat.alerts.tasks import deliver_alerts
 from civicstat.cases.query import CaseFilter, cases
+from civicstat.lib.email_address import email_rate_key
 from civicstat.maps.views import with_tiles
 from civicstat.web import View
 
@@ -34,10 +41,16 @@ def _address_rate(group: str, request: HttpRequest) -> str:
     return str(settings.ALERTS_RATE_PER_ADDRESS)
 
 
+def _address_key(group: str, request: HttpRequest) -> str:
+    # Every spelling of one mailbox (case, padding, +tags) is one count, as the form reads it.
+    return email_rate_key(str(request.POST.get("email", "")))
+
+
 def _limited(view: View) -> View:
     """Per IP and per address (the posted email): the two ways one sender floods an inbox."""
     view = ratelimit(key="ip", rate=_ip_rate, method="POST", block=True)(view)
-    limited: View = ratelimit(key="post:email", rate=_address_rate, method="POST", block=True)(view)
+    limited: View = ratelimit(key=_address_key, rate=_address_rate, method="POST",
+                              block=True)(view)  # fmt: skip
     return limited
 
 
@@ -87,6 +100,7 @@ def alerts(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "radius_choices": RADIUS_CHOICES,
+            "min_radius": MIN_RADIUS_M,
             "max_radius": settings.ALERTS_MAX_RADIUS_M,
             "pick_config": pick_config(),
         },
@@ -170,9 +184,10 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
             radius = request.POST.get("radius_m", "")
             limit = settings.ALERTS_MAX_RADIUS_M
             if frequency not in Frequency.values or (
-                radius and (not radius.isdigit() or not 0 < int(radius) <= limit)
+                radius and (not radius.isdigit() or not MIN_RADIUS_M <= int(radius) <= limit)
             ):
-                return _bad_link(request, f"Choose a listed frequency and a radius of 1–{limit} m.")
+                return _bad_link(request, "Choose a listed frequency and a radius of "
+                                          f"{MIN_RADIUS_M}–{limit} m.")  # fmt: skip
             filters = None
             if sub.kind != SubscriptionKind.CASE:
                 chosen = FiltersForm(request.POST)
@@ -191,7 +206,13 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
     return render(
         request,
         "alerts/manage.html",
-        {"subscriptions": subs, "frequencies": Frequency.choices, "radius_choices": RADIUS_CHOICES},
+        {
+            "subscriptions": subs,
+            "frequencies": Frequency.choices,
+            "radius_choices": RADIUS_CHOICES,
+            "min_radius": MIN_RADIUS_M,
+            "max_radius": settings.ALERTS_MAX_RADIUS_M,
+        },
     )
 
 

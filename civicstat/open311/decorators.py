@@ -28,6 +28,8 @@ def open311(view: View) -> View:
             response = view(request, *args, fmt=fmt, **kwargs)
         except Open311Error as error:
             response = error_response(fmt, error.status, error.description)
+            for name, value in error.headers.items():
+                response[name] = value
         response["Access-Control-Allow-Origin"] = "*"
         return response
 

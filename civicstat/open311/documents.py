@@ -142,21 +142,23 @@ class RequestWriter:
         if last_note and (updated is None or last_note > updated):
             updated = last_note
         approximate = r["location_approximate"]
+        # A text the case lacks is "" (the official schema has no null); a time, a position or a
+        # link it lacks stays None, which JSON leaves out and XML writes as an empty element.
         return {
             "service_request_id": r["external_id"],
             "status": r["status_group"],
             "status_notes": self.labels.get((r["layer_id"], r["status"]), r["status"]),
-            "service_name": r["service__name"],
+            "service_name": r["service__name"] or "",
             "service_code": r["service__code"] or "",
-            "description": r["description"],
-            "agency_responsible": r["department__name"],
-            "service_notice": None,
+            "description": r["description"] or "",
+            "agency_responsible": r["department__name"] or "",
+            "service_notice": "",
             "requested_datetime": stamp(r["requested_at"]),
             "updated_datetime": stamp(updated),
             "expected_datetime": stamp(r["expected_at"]),
-            "address": r["address"],
+            "address": r["address"] or "",
             "address_id": None,
-            "zipcode": r["zip_code"],
+            "zipcode": r["zip_code"] or "",
             "lat": None if approximate else r["lat"],
             "long": None if approximate else r["lon"],
             "media_url": attributes.get("media_url") or None,

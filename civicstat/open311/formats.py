@@ -57,21 +57,41 @@ def to_xml(root: str, value: Any) -> bytes:
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + body
 
 
+_NESTED = (dict, list)
+
+
+def _without_nulls(value: Any) -> Any:
+    # By exact type, and scalars are not passed down: a page of 1,000 requests is 17,000 values.
+    if type(value) is dict:
+        return {k: _without_nulls(v) if type(v) in _NESTED else v
+                for k, v in value.items() if v is not None}  # fmt: skip
+    if type(value) is list:
+        return [_without_nulls(v) if type(v) in _NESTED else v for v in value]
+    return value
+
+
 def respond(fmt: str, value: Any, *, root: str, status: int = 200) -> HttpResponse:
-    """`value` as JSON, or as XML under `root` (a list's items named after the root)."""
+    """`value` as JSON, or as XML under `root` (a list's items named after the root).
+
+    A None is what the city does not know: the official JSON schemas allow no null, so JSON
+    leaves the key out; XML writes the element empty, as the spec's XML examples list every one.
+    """
     if fmt == "xml":
         return HttpResponse(to_xml(root, value), content_type=XML_TYPE, status=status)
-    body = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    body = json.dumps(_without_nulls(value), ensure_ascii=False, separators=(",", ":"))
     return HttpResponse(body.encode(), content_type=JSON_TYPE, status=status)
 
 
 class Open311Error(Exception):
     """A request the spec answers with an error list: the HTTP status and what to do."""
 
-    def __init__(self, status: int, description: str) -> None:
+    def __init__(
+        self, status: int, description: str, *, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
+        self.headers = headers or {}
 
 
 def error_response(fmt: str, status: int, description: str) -> HttpResponse:

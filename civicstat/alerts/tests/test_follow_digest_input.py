@@ -12,6 +12,7 @@ from civicstat.alerts import tokens
 from civicstat.alerts.matcher import match_new_events
 from civicstat.alerts.models import Subscriber, Subscription
 from civicstat.alerts.sending import compose_due, send_due
+from civicstat.alerts.services import subscription_confirm
 from civicstat.alerts.tests.conftest import HOME, Smtp, body, import_cases
 from civicstat.cases.models import Area, Case
 from civicstat.cases.services import case_add_note
@@ -80,8 +81,8 @@ def test_it_rejects_bad_input_and_stores_nothing(client, smtp, layer, kc_areas):
     good = {"email": BOB, "lat": HOME[0], "lon": HOME[1], "radius_m": 500, "frequency": "instant"}
     cases = [
         ({"email": "not-an-address"}, b"valid email"),
-        ({"radius_m": 0}, b"Choose a radius from 1 to 5000"),
-        ({"radius_m": 50_000}, b"Choose a radius from 1 to 5000"),
+        ({"radius_m": 0}, b"Choose a radius from 250 to 5000"),
+        ({"radius_m": 50_000}, b"Choose a radius from 250 to 5000"),
         ({"lat": 40.7128, "lon": -74.0060}, b"outside Kansas City"),
         ({"lat": "", "lon": "", "place": "Nowhere Road"}, b"No case has that address"),
     ]
@@ -131,11 +132,13 @@ def test_an_area_watch_hears_of_cases_in_that_area_only(client, smtp, layer, kc_
 
 
 def test_an_address_holds_at_most_the_limit_of_alerts(client, smtp, layer, settings):
-    """The third alert for one address, with a limit of two, is refused with a reason."""
+    """The third alert for one address, with a limit of two confirmed, is refused with a reason."""
     settings.ALERTS_MAX_SUBSCRIPTIONS = 2
     form = {"email": BOB, "lat": HOME[0], "lon": HOME[1], "radius_m": 500, "frequency": "instant"}
     assert client.post("/alerts", form).status_code == 200
     assert client.post("/alerts", form).status_code == 200
+    for sub in Subscription.objects.all():
+        subscription_confirm(subscription=sub)
     third = client.post("/alerts", form)
     assert third.status_code == 400 and b"at most 2 alerts" in third.content
     assert Subscription.objects.count() == 2

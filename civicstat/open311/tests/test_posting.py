@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import defusedxml.ElementTree as DET
 import pytest
+import time_machine
+from django.test import Client
 
 from civicstat.cases.models import Case, CaseContact, CaseEvent
 from civicstat.cases.services import data_version
@@ -144,12 +147,48 @@ def test_keys_are_stored_only_as_hashes(city, fixit_key):
 def test_a_client_posting_too_often_is_slowed_down(client, city, fixit_key, settings):
     """Past OPEN311_POST_RATE a key gets 429 until the window passes."""
     settings.OPEN311_POST_RATE = "2/m"
-    from django.core.cache import cache
+    with time_machine.travel(datetime(2026, 11, 23, 12, 0, 5, tzinfo=UTC), tick=False) as clock:
+        codes = [post(client, fixit_key).status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
+        clock.shift(timedelta(minutes=1))
+        assert post(client, fixit_key).status_code == 200
 
-    cache.clear()
-    codes = [post(client, fixit_key).status_code for _ in range(3)]
-    assert codes == [200, 200, 429]
-    cache.clear()
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_spellings_of_one_key_share_one_rate_limit(client, city, fixit_key, settings, fmt):
+    """Spaces, tabs and newlines around a key reach the same key, so they count as the same
+    client: the post past OPEN311_POST_RATE is a 429 with the error list and a Retry-After."""
+    settings.OPEN311_POST_RATE = "4/h"
+    spellings = [fixit_key, f"  {fixit_key}  ", f"\t{fixit_key}\t", f"\n{fixit_key} \t", fixit_key]
+    with time_machine.travel(datetime(2026, 11, 23, 12, 0, 5, tzinfo=UTC), tick=False):
+        codes = [client.post(f"/open311/v2/requests.{fmt}", {
+            "api_key": key, "service_code": "GRAF", "address_string": "1200 Main St",
+        }).status_code for key in spellings]  # fmt: skip
+        assert codes == [200, 200, 200, 200, 429]
+        refused = client.post(
+            f"/open311/v2/requests.{fmt}",
+            {"api_key": f" {fixit_key}", "service_code": "GRAF", "address_string": "1 Main St"},
+        )
+    assert refused.status_code == 429 and 0 < int(refused["Retry-After"]) <= 3600
+    if fmt == "json":
+        [error] = refused.json()
+        assert error["code"] == 429 and "at most 4/h" in error["description"]
+    else:
+        root = DET.fromstring(refused.content)
+        assert root.tag == "errors" and root.findtext("error/code") == "429"
+    assert Case.objects.filter(address="1 Main St").count() == 0
+
+
+def test_unknown_keys_are_counted_per_client_address(client, city, fixit_key, settings):
+    """Posts with keys that match nothing count against the client's address (through
+    TRUSTED_PROXIES): a guesser is slowed down, another client and a real key are not."""
+    settings.OPEN311_POST_RATE = "2/h"
+    with time_machine.travel(datetime(2026, 11, 23, 12, 0, 5, tzinfo=UTC), tick=False):
+        guesser = Client(REMOTE_ADDR="203.0.113.7")
+        codes = [post(guesser, f"guess-{i}").status_code for i in range(3)]
+        assert codes == [403, 403, 429]
+        assert post(Client(REMOTE_ADDR="203.0.113.8"), "guess-x").status_code == 403
+        assert post(guesser, fixit_key).status_code == 200
 
 
 def test_staff_issue_a_key_in_the_admin_and_see_it_once(admin_client, db):
