@@ -263,3 +263,21 @@ def test_a_refresh_that_read_the_data_before_the_change_is_not_published(
     monkeypatch.setattr("civicstat.performance.services.data_version", lambda: before)
     measure_refresh(measure=Measure.objects.get(slug=WATER))
     withheld(client, WATER)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_flag_whose_figures_cannot_be_rewritten_is_not_saved(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Never a private request type still counted in public figures: the save fails whole."""
+    small_city()
+    measure_refresh(measure=a_measure(WATER, filters={"department": "water-services"}))
+
+    def broken(cursor: Any) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr("civicstat.cases.receivers.public_rollups_rebuild", broken)
+    with pytest.raises(RuntimeError):
+        _by_save(Service.objects.get(code="LEAK"), True)
+    assert Service.objects.get(code="LEAK").private is False
+    shows(client, WATER, [3.0, 2.0], latest="2")
