@@ -2,41 +2,72 @@
 
 A service turning private (or public again) changes what every public output may show: the
 public-only rollups (the departments' histograms, the month counts by layer and department) are
-rebuilt here, the apps that keep public-only figures hear of it in the same transaction
-(`service_privacy_changed`), and the data version moves so no cached response outlives the
-change.
+rebuilt here, the data version moves so no cached response outlives the change, and the apps that
+keep public-only figures hear of it in the same transaction (`service_privacy_changed`).
+`Service.save()` runs in a transaction of its own, and `Service.objects…update(private=…)` (with
+`bulk_update`) comes here too, so the flag and every figure change together or not at all.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection, transaction
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
-from civicstat.cases.models import Service
+from civicstat.cases.models import MonthlyCaseCount, Service
 from civicstat.cases.rollups import public_rollups_rebuild
-from civicstat.cases.signals import service_privacy_changed
+from civicstat.cases.signals import ChangeScope, service_privacy_changed
 
 
 @receiver(pre_save, sender=Service, dispatch_uid="cases-service-privacy-before")
 def _privacy_before(sender: type[Service], instance: Service, **kwargs: Any) -> None:
     stored = None
     if instance.pk is not None:
-        stored = Service.objects.filter(pk=instance.pk).values_list("private", flat=True).first()
+        rows = Service.objects.filter(pk=instance.pk)
+        if connection.in_atomic_block:  # always, through Service.save(); not in a raw save_base
+            # Locked until the save commits: a concurrent edit waits, so "before" stays true.
+            rows = rows.select_for_update()
+        stored = rows.values_list("private", flat=True).first()
     instance._private_before = stored  # type: ignore[attr-defined]
 
 
 @receiver(post_save, sender=Service, dispatch_uid="cases-service-privacy-after")
 def _privacy_after(sender: type[Service], instance: Service, created: bool, **kwargs: Any) -> None:
-    from civicstat.cases.services import data_version_bump
-
     before = getattr(instance, "_private_before", None)
     if created or before is None or before == instance.private:
         return
-    with transaction.atomic(), connection.cursor() as cursor:
-        public_rollups_rebuild(cursor)
-    service_privacy_changed.send(sender=Service, service=instance)
-    # Anything computed from public cases may have moved: refresh all of it.
-    data_version_bump(None)
+    privacy_changes_apply(services=[instance])
+
+
+def privacy_changes_apply(*, services: Sequence[Service]) -> None:
+    """Bring every public figure in line with `services`' new `private` flags, in the caller's
+    transaction (the one that changed them)."""
+    from civicstat.cases.services import data_version_bump
+
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            public_rollups_rebuild(cursor)
+        scope = privacy_scope(services=services)
+        # Moved before the receivers run, so what they recompute is stamped with the new version
+        # and the refresh queued for it (after the commit) skips it.
+        data_version_bump(scope)
+        for service in services:
+            service_privacy_changed.send(sender=Service, service=service, scope=scope)
+
+
+def privacy_scope(*, services: Sequence[Service]) -> ChangeScope:
+    """The layers, services and departments whose public counts moved: the services' own, and
+    those their cases are filed under (a case's department need not be its service's)."""
+    ids = [s.pk for s in services]
+    filed = MonthlyCaseCount.objects.filter(area_id=0, service_id__in=ids)
+    pairs = set(filed.order_by().values_list("layer_id", "department_id").distinct())
+    return ChangeScope(
+        layers=frozenset([*(s.layer_id for s in services), *(layer for layer, _ in pairs)]),
+        services=frozenset(ids),
+        departments=frozenset(
+            [*(s.department_id or 0 for s in services), *(dept for _, dept in pairs)]
+        ),
+    )

@@ -30,6 +30,7 @@ class ChangeScope:
         return not (self.layers or self.services or self.departments)
 
 
-# Sent in the transaction that turned a service private or public (keyword argument: service).
+# Sent in the transaction that turned a service private or public (keyword arguments: service,
+# and scope, a ChangeScope of what its cases are filed under), after the data version has moved.
 # Receivers must bring whatever they keep of public cases up to date before it commits.
 service_privacy_changed = Signal()

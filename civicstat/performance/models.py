@@ -165,6 +165,11 @@ class Measure(models.Model):
     # The data version the stored values were computed at: a refresh queued for older data than
     # this skips the measure (an import queues one per batch).
     computed_version = models.BigIntegerField(default=0, editable=False)
+    # The data version at which a request type whose cases the measure may count turned private
+    # or public again: until its values are computed at this version or later (in that
+    # transaction when they can be), the public sees "being recomputed" instead of figures that
+    # may count the wrong cases (a refresh that read the data before the change stays withheld).
+    withheld_version = models.BigIntegerField(default=0, editable=False)
 
     objects = MeasureQuerySet.as_manager()
 
@@ -176,6 +181,11 @@ class Measure(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("performance-measure", args=[self.slug])
+
+    @property
+    def withheld(self) -> bool:
+        """Whether the stored values may predate a privacy change: the public must not see them."""
+        return self.computed_version < self.withheld_version
 
     @property
     def fiscal_start(self) -> int:

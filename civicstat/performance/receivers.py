@@ -1,4 +1,5 @@
-"""New data refreshes the computed measures: the receiver only enqueues the work."""
+"""New data refreshes the computed measures: the receiver only enqueues the work. A request type
+turning private or public again changes them at once, in its transaction."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from django.dispatch import receiver
 
-from civicstat.cases.signals import ChangeScope, cases_changed
+from civicstat.cases.signals import ChangeScope, cases_changed, service_privacy_changed
 
 
 @receiver(cases_changed, dispatch_uid="performance-refresh")
@@ -22,3 +23,11 @@ def refresh_on_new_data(sender: Any, **kwargs: Any) -> None:
             version=version, layers=sorted(scope.layers), services=sorted(scope.services),
             departments=sorted(scope.departments),
         )  # fmt: skip
+
+
+@receiver(service_privacy_changed, dispatch_uid="performance-privacy")
+def follow_privacy(sender: Any, **kwargs: Any) -> None:
+    """A request type turned private or public: its measures change in the same transaction."""
+    from civicstat.performance.services import measures_privacy_follow
+
+    measures_privacy_follow(scope=kwargs.get("scope"))

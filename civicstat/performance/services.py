@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -27,6 +28,8 @@ from civicstat.performance.models import (
 )
 from civicstat.performance.numbers import parse_number
 from civicstat.performance.scoring import score_of, status_of
+
+log = logging.getLogger(__name__)
 
 
 def measure_validate(*, measure: Measure) -> None:
@@ -139,9 +142,48 @@ def measures_refresh(*, scope: ChangeScope | None = None, version: int = 0) -> i
             return 0
         measures = measures.exclude(calculation=Calculation.MANUAL)
     picked = [m for m in measures if scope is None or measure_affected(m, scope)]
+    done = 0
     for measure in picked:
-        measure_refresh(measure=measure)
-    return len(picked)
+        try:
+            measure_refresh(measure=measure)
+            done += 1
+        except FilterError as error:
+            # A filter naming something gone (a request type made private): the others must
+            # still be refreshed; this one keeps its values, withheld if a privacy change asked.
+            log.warning("measure %s was not recomputed: %s", measure.slug, error)
+    return done
+
+
+def measures_privacy_follow(*, scope: ChangeScope | None) -> None:
+    """In the transaction that turned request types private or public again (`scope`: what their
+    cases are filed under; None: anything), after the data version moved: recompute each
+    computed measure whose values could include or leave out those cases, or withhold it.
+
+    Those computed from the rollups (a query or two each, ~10 ms at 10 M cases) are recomputed
+    here. The sum, average and most recent value of an attribute scan the cases table (seconds
+    at that size), so they are withheld until the queued refresh recomputes them, and so is a
+    measure whose recompute fails (a filter naming the request type now private): the public
+    sees "being recomputed", never figures computed with the old flags.
+    """
+    version = data_version()
+    # Computed at this version already: by an earlier service of the same change.
+    measures = Measure.objects.exclude(calculation=Calculation.MANUAL).filter(
+        computed_version__lt=version
+    )
+    picked = [m for m in measures if scope is None or measure_affected(m, scope)]
+    # All of them, recomputed here or not: values computed at an older version (a refresh that
+    # read the data before this change and writes after it) are never shown.
+    Measure.objects.filter(pk__in=[m.pk for m in picked]).update(withheld_version=version)
+    for measure in picked:
+        if measure.calculation in ATTRIBUTE_CALCULATIONS:
+            continue
+        try:
+            with transaction.atomic():  # a savepoint: a failed recompute leaves nothing behind
+                measure_refresh(measure=measure)
+        except FilterError as error:  # it names the request type made private
+            log.warning("measure %s is withheld: %s", measure.slug, error)
+        except Exception:  # the privacy change must go through whatever a measure does
+            log.exception("measure %s is withheld until it can be recomputed", measure.slug)
 
 
 def measure_affected(measure: Measure, scope: ChangeScope) -> bool:

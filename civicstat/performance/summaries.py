@@ -30,9 +30,16 @@ class MeasureSummary:
     previous: MeasureValue | None = None
 
     def __post_init__(self) -> None:
+        if self.withheld:
+            self.values = []  # nothing of it, not even a target-only period
         known = [v for v in self.values if v.value is not None]
         self.latest = known[-1] if known else None
         self.previous = known[-2] if len(known) > 1 else None
+
+    @property
+    def withheld(self) -> bool:
+        """Being recomputed after a request type turned private or public: show no figures."""
+        return self.measure.withheld
 
     @property
     def change(self) -> float | None:
@@ -106,11 +113,12 @@ def summarise(measures: Iterable[Measure]) -> list[MeasureSummary]:
     """Summaries of `measures`, reading all their values in one query and their targets in one
     more. A target for a period with no value yet (a projection, such as Walton County's FY2026)
     is listed as a period of its own, so the chart and the table show where the measure is
-    meant to go; it never counts as the latest value."""
+    meant to go; it never counts as the latest value. A withheld measure has no values."""
     measures = list(measures)
     by_id = {m.id: m for m in measures}
     by_measure: dict[int, list[MeasureValue]] = {m.id: [] for m in measures}
-    for v in MeasureValue.objects.filter(measure__in=measures).order_by("period_start"):
+    shown = [m for m in measures if not m.withheld]
+    for v in MeasureValue.objects.filter(measure__in=shown).order_by("period_start"):
         by_measure[v.measure_id].append(v)
     targets = MeasureTarget.objects.filter(measure__in=measures)
     reported = {(v.measure_id, v.period_start) for vs in by_measure.values() for v in vs}

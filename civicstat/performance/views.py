@@ -1,20 +1,25 @@
 """The public performance pages: priority areas, goals, measures, downloads and embeds.
 
 Only published measures appear; drafts answer 404. Pages read stored values only (never cases),
-so they are cheap, and carry the data-version ETag like every public page.
+so they are cheap, and carry the data-version ETag like every public page, with the measures'
+computed versions added. A measure withheld after a privacy change shows "being recomputed" and
+none of its figures; its downloads answer 503.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 from typing import Any
 
 import yaml
+from django.db.models import Sum
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import condition, require_GET
 
 from civicstat.performance.models import Goal, Measure, PriorityArea
 from civicstat.performance.portable import definitions_export, measure_definition
@@ -25,10 +30,34 @@ from civicstat.performance.summaries import (
     summarise,
     timeline_spec,
 )
-from civicstat.web import embeddable, public_etag
+from civicstat.web import data_etag, embeddable
 
 CSV_COLUMNS = ("period", "start", "end", "value", "target", "status", "score", "numerator",
                "denominator", "computed_at")  # fmt: skip
+
+
+WITHHELD = (
+    "The figures of this measure are being recomputed after a change to which request types are "
+    "public. Try again in a minute."
+)
+
+
+def _measures_etag(request: HttpRequest, *args: object, **kwargs: object) -> str:
+    """The data version and URL, and the sum of the measures' computed versions: the worker
+    recomputes measures after the data version has moved (and publishes withheld ones again),
+    and a client holding a page from before must not be told it is still current."""
+    computed = Measure.objects.aggregate(total=Sum("computed_version"))["total"] or 0
+    return f"{data_etag(request)}-{computed}"
+
+
+measures_etag = condition(etag_func=_measures_etag)
+
+
+def _withheld(content_type: str, body: str) -> HttpResponse:
+    response = HttpResponse(body, content_type=content_type, status=503)
+    response["Retry-After"] = "60"
+    add_never_cache_headers(response)
+    return response
 
 
 def _published() -> Any:
@@ -44,7 +73,7 @@ def _grouped(measures: list[MeasureSummary], key: str) -> dict[int, GroupSummary
 
 
 @require_GET
-@public_etag
+@measures_etag
 def index(request: HttpRequest) -> HttpResponse:
     by_area = _grouped(summarise(_published()), "area")
     areas = [(a, by_area.get(a.id, GroupSummary())) for a in PriorityArea.objects.all()]
@@ -52,7 +81,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@public_etag
+@measures_etag
 def area_detail(request: HttpRequest, area: str) -> HttpResponse:
     priority_area = get_object_or_404(PriorityArea, slug=area)
     by_goal = _grouped(summarise(_published().filter(goal__area=priority_area)), "goal")
@@ -63,7 +92,7 @@ def area_detail(request: HttpRequest, area: str) -> HttpResponse:
 
 
 @require_GET
-@public_etag
+@measures_etag
 def goal_detail(request: HttpRequest, area: str, goal: str) -> HttpResponse:
     the_goal = get_object_or_404(Goal.objects.select_related("area"), area__slug=area, slug=goal)
     group = GroupSummary(summarise(_published().filter(goal=the_goal)))
@@ -78,7 +107,7 @@ def _summary(slug: str) -> MeasureSummary:
 
 
 @require_GET
-@public_etag
+@measures_etag
 def measure_detail(request: HttpRequest, slug: str) -> HttpResponse:
     s = _summary(slug)
     return render(request, "performance/measure.html", {
@@ -90,9 +119,11 @@ def measure_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
-@public_etag
+@measures_etag
 def measure_csv(request: HttpRequest, slug: str) -> HttpResponse:
     s = _summary(slug)
+    if s.withheld:
+        return _withheld("text/plain; charset=utf-8", WITHHELD + "\n")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{slug}.csv"'
     writer = csv.DictWriter(response, fieldnames=CSV_COLUMNS, extrasaction="ignore")
@@ -102,21 +133,23 @@ def measure_csv(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
-@public_etag
-def measure_json(request: HttpRequest, slug: str) -> JsonResponse:
+@measures_etag
+def measure_json(request: HttpRequest, slug: str) -> HttpResponse:
     s = _summary(slug)
+    if s.withheld:
+        return _withheld("application/json", json.dumps({"error": WITHHELD, "withheld": True}))
     return JsonResponse({"definition": measure_definition(s.measure), "values": s.rows()})
 
 
 @require_GET
-@public_etag
+@measures_etag
 def definitions_json(request: HttpRequest) -> JsonResponse:
     """Every published measure's definition, by priority area and goal (the YAML format)."""
     return JsonResponse(definitions_export(published_only=True))
 
 
 @require_GET
-@public_etag
+@measures_etag
 def measure_yaml(request: HttpRequest, slug: str) -> HttpResponse:
     s = _summary(slug)
     text = yaml.safe_dump(measure_definition(s.measure), sort_keys=False, allow_unicode=True)
@@ -127,8 +160,8 @@ def measure_yaml(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 @embeddable
-@cache_control(public=True, max_age=300)
-@public_etag
+@cache_control(public=True, no_cache=True)
+@measures_etag
 def embed_card(request: HttpRequest, slug: str) -> HttpResponse:
     s = _summary(slug)
     return render(request, "performance/embed_card.html",
@@ -137,8 +170,8 @@ def embed_card(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 @embeddable
-@cache_control(public=True, max_age=300)
-@public_etag
+@cache_control(public=True, no_cache=True)
+@measures_etag
 def embed_chart(request: HttpRequest, slug: str) -> HttpResponse:
     s = _summary(slug)
     return render(request, "performance/embed_chart.html",

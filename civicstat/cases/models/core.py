@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.urls import reverse
 
@@ -78,6 +78,27 @@ class DepartmentAlias(models.Model):
         return self.name
 
 
+class ServiceQuerySet(models.QuerySet["Service"]):
+    def update(self, **kwargs: Any) -> int:
+        """An update that may change `private` (`bulk_update` too) brings the public figures in
+        line in its transaction, as `save()` does through the signals (`cases.receivers`)."""
+        if "private" not in kwargs:
+            return super().update(**kwargs)
+        from civicstat.cases.receivers import privacy_changes_apply
+
+        with transaction.atomic(using=self.db):
+            # Locked first, so no concurrent change slips between "before" and the update.
+            before = dict(self.select_for_update(of=("self",)).values_list("pk", "private"))
+            count = super().update(**kwargs)
+            changed = [
+                s for s in Service.objects.using(self.db).filter(pk__in=before)
+                if s.private != before[s.pk]
+            ]  # fmt: skip
+            if changed:
+                privacy_changes_apply(services=changed)
+        return count
+
+
 class Service(models.Model):
     """A request type: what a case is about."""
 
@@ -97,6 +118,8 @@ class Service(models.Model):
         help_text="Cases of a private service never appear in any public page, feed or API.",
     )
 
+    objects = ServiceQuerySet.as_manager()
+
     class Meta:
         ordering = ["layer", "name"]
         constraints = [
@@ -105,6 +128,12 @@ class Service(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # One transaction for the flag and the public figures that follow it (`cases.receivers`),
+        # from the shell's autocommit too: no moment when one has changed and the other not.
+        with transaction.atomic(using=kwargs.get("using")):
+            super().save(*args, **kwargs)
 
 
 class Area(models.Model):
