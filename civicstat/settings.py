@@ -14,13 +14,22 @@ from django.utils.csp import CSP
 
 from civicstat.lib.clientip import networks_parse
 from civicstat.lib.env import envbool, envint, envlist, envstr
+from civicstat.lib.secretkey import DEV_SECRET_KEY, secret_key_read
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = envbool("DEBUG", "False")
-# The development default is only safe because it is refused below when DEBUG is off.
-_DEV_SECRET = "insecure-development-key-do-not-use-in-production"  # noqa: S105
-SECRET_KEY = envstr("SECRET_KEY", _DEV_SECRET)
+# The key that signs sessions, CSRF tokens and alert links: SECRET_KEY, else the file named by
+# SECRET_KEY_FILE (unset: var/secret_key, which `make setup` writes once per checkout), else the
+# development key. That one is public: with DEBUG off the web server, the worker and every command
+# that may sign or send refuse to start on it (civicstat/lib/secretkey.py).
+_KEY_FILE = str(BASE_DIR / "var" / "secret_key")
+_key_file = envstr("SECRET_KEY_FILE", _KEY_FILE)
+SECRET_KEY = (
+    envstr("SECRET_KEY", "")
+    or secret_key_read(path=_key_file, optional=_key_file == _KEY_FILE)
+    or DEV_SECRET_KEY
+)
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 SITE_URL = envstr("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -224,6 +233,12 @@ SECURE_CSP = {
 HTTPS = envbool("HTTPS", "False")
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT = HTTPS
 SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "31536000" if HTTPS else "0")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", str(HTTPS))
+# Asking to be preloaded lets anyone submit the domain to the browsers' built-in HTTPS-only list,
+# for it and all its subdomains, for months: a choice for the domain's owner, never a default. So
+# `check --deploy`'s reminder of it (W021) is silenced; its other warnings all hold.
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "False")
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
