@@ -158,6 +158,13 @@ except ValueError as error:
     raise ImproperlyConfigured(f"TRUSTED_PROXIES: {error}") from None
 # django-ratelimit's "ip" key reads the client through the same trusted-proxy rule.
 RATELIMIT_IP_META_KEY = "civicstat.web.client_ip"
+# The admin's sign-in (civicstat/signin.py), counted in the default cache: this many failures for
+# one account (its username in any case) or from one client address within the window lock that
+# account or address out, right password included, for LOGIN_LOCKOUT_SECONDS.
+LOGIN_FAILURES_PER_ACCOUNT = envint("LOGIN_FAILURES_PER_ACCOUNT", "5")
+LOGIN_FAILURES_PER_IP = envint("LOGIN_FAILURES_PER_IP", "20")
+LOGIN_FAILURES_WINDOW_SECONDS = envint("LOGIN_FAILURES_WINDOW_SECONDS", "900")
+LOGIN_LOCKOUT_SECONDS = envint("LOGIN_LOCKOUT_SECONDS", "900")
 
 # Open311 GeoReport v2 server (/open311/v2/): which layers it publishes (empty: all), the
 # jurisdiction_id it answers to (empty: any), discovery's contact lines, and posts per API key.
