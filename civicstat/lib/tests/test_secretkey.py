@@ -33,6 +33,7 @@ GOOD = secrets.token_urlsafe(50)
         "ab" * 40,  # long, but 2 different characters (Django asks for 5)
         "django-insecure-" + GOOD,  # what startproject writes
     ],
+    ids=["none", "development", "short", "repetitive", "startproject"],  # the same in every worker
 )
 def test_it_refuses_a_missing_public_or_weak_key_with_debug_off(key):
     problem = secret_key_problem(key=key, debug=False)
