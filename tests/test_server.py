@@ -87,9 +87,19 @@ def test_a_bad_setting_stops_the_start_with_its_name(tmp_path):
 
 
 def _run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
-        [sys.executable, *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    """Run to the end; one that is still running after 60 s (a server that started when it should
+    have refused) fails the test and is stopped with every process it started."""
+    process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
+        [sys.executable, *command], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
+    try:
+        out, err = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        pytest.fail(f"{command} was still running after 60 s")
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
 
 ENTRY_POINTS = {
