@@ -8,13 +8,13 @@ VENDOR := civicstat/static/vendor
 # uv from PATH, else the one pip installs (as a module: pip's --user scripts folder may not be on PATH).
 UV := $(or $(shell command -v uv 2>/dev/null),python3 -m uv)
 
-.PHONY: demo serve setup python frontend static browser migrate test test-fast lint format bench bench-ingest bench-map bench-measures bench-alerts bench-open311 clean
+.PHONY: demo serve setup python secret frontend static browser migrate test test-fast lint format bench bench-ingest bench-map bench-measures bench-alerts bench-open311 clean
 
 demo: setup migrate  ## Install everything, load the Kansas City demo, serve it with a worker
 	$(MANAGE) load_demo
 	$(MAKE) serve
 
-serve:  ## Serve on http://$(HOST):$(PORT) with granian; run the task worker and sync scheduler beside it
+serve: secret  ## Serve on http://$(HOST):$(PORT) with granian; run the task worker and sync scheduler beside it
 	@echo "CivicStat is starting on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
 	@# The server in the foreground gets Ctrl-C's INT once, as the terminal sends it; when it has
 	@# stopped, the shell stops the worker and the scheduler (one TERM each: granian, signalled
@@ -24,7 +24,7 @@ serve:  ## Serve on http://$(HOST):$(PORT) with granian; run the task worker and
 	  $(MANAGE) run_scheduler & \
 	  $(PY) -m civicstat.server --host $(HOST) --port $(PORT)
 
-setup: python frontend static browser
+setup: python secret frontend static browser
 
 # A browser for the page tests (tests/e2e): found, or installed (apt-get as root or with
 # passwordless sudo, else Playwright's own download), or a message saying what to install.
@@ -39,6 +39,14 @@ python: .venv/.synced
 	  python3 -m pip install --quiet --user --break-system-packages uv
 	$(UV) sync --frozen
 	@touch $@
+
+# This checkout's own random secret key, made once and readable by its owner only (var/ is not
+# committed). Settings read it when neither SECRET_KEY nor SECRET_KEY_FILE is set; with DEBUG off
+# nothing serves or sends on the public development key (README, "Secret key").
+secret: var/secret_key
+var/secret_key: | python
+	@mkdir -p var
+	@umask 077; $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > $@.new && mv $@.new $@
 
 frontend: node_modules/.package-lock.json $(VENDOR)/.copied
 node_modules/.package-lock.json: package.json package-lock.json

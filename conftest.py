@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,10 @@ from civicstat.cases.areas import areas_load
 from civicstat.ingest.demo import DISTRICTS_FILE, NEIGHBORHOODS_FILE
 
 DATA = Path(__file__).parent / "tests" / "data"
+
+# Commands and servers that tests start in their own processes refuse the public development key
+# with DEBUG off (civicstat/lib/secretkey.py): they get a key of their own, made for this run.
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 
 # Property tests check results, not speed: on two cores shared with a parallel suite (and the
 # browser tests), one example can take longer than Hypothesis's default 200 ms deadline and fail

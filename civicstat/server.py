@@ -17,6 +17,7 @@ lengthens the slowest answers; connections beyond them wait in granian, kept ope
 from __future__ import annotations
 
 import argparse
+import os
 
 from django.core.exceptions import ImproperlyConfigured
 from granian.constants import Interfaces
@@ -24,6 +25,7 @@ from granian.log import LogLevels
 from granian.server import MPServer
 
 from civicstat.lib.env import envint
+from civicstat.lib.secretkey import secret_key_ensure
 
 
 def server(host: str, port: int) -> MPServer:
@@ -60,7 +62,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "civicstat.settings")
     try:
+        # Checked here as well as in the workers' WSGI module: a worker that fails to load is
+        # started again and again, while this exits once with the reason.
+        secret_key_ensure()
         app = server(args.host, args.port)
     except ImproperlyConfigured as error:
         parser.exit(2, f"{error}\n")

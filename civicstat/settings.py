@@ -14,13 +14,22 @@ from django.utils.csp import CSP
 
 from civicstat.lib.clientip import networks_parse
 from civicstat.lib.env import envbool, envint, envlist, envstr
+from civicstat.lib.secretkey import DEV_SECRET_KEY, secret_key_read
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = envbool("DEBUG", "False")
-# The development default is only safe because it is refused below when DEBUG is off.
-_DEV_SECRET = "insecure-development-key-do-not-use-in-production"  # noqa: S105
-SECRET_KEY = envstr("SECRET_KEY", _DEV_SECRET)
+# The key that signs sessions, CSRF tokens and alert links: SECRET_KEY, else the file named by
+# SECRET_KEY_FILE (unset: var/secret_key, which `make setup` writes once per checkout), else the
+# development key. That one is public: with DEBUG off the web server, the worker and every command
+# that may sign or send refuse to start on it (civicstat/lib/secretkey.py).
+_KEY_FILE = str(BASE_DIR / "var" / "secret_key")
+_key_file = envstr("SECRET_KEY_FILE", _KEY_FILE)
+SECRET_KEY = (
+    envstr("SECRET_KEY", "")
+    or secret_key_read(path=_key_file, optional=_key_file == _KEY_FILE)
+    or DEV_SECRET_KEY
+)
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 SITE_URL = envstr("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -149,6 +158,13 @@ except ValueError as error:
     raise ImproperlyConfigured(f"TRUSTED_PROXIES: {error}") from None
 # django-ratelimit's "ip" key reads the client through the same trusted-proxy rule.
 RATELIMIT_IP_META_KEY = "civicstat.web.client_ip"
+# The admin's sign-in (civicstat/signin.py), counted in the default cache: this many failures for
+# one account (its username in any case) or from one client address within the window lock that
+# account or address out, right password included, for LOGIN_LOCKOUT_SECONDS.
+LOGIN_FAILURES_PER_ACCOUNT = envint("LOGIN_FAILURES_PER_ACCOUNT", "5")
+LOGIN_FAILURES_PER_IP = envint("LOGIN_FAILURES_PER_IP", "20")
+LOGIN_FAILURES_WINDOW_SECONDS = envint("LOGIN_FAILURES_WINDOW_SECONDS", "900")
+LOGIN_LOCKOUT_SECONDS = envint("LOGIN_LOCKOUT_SECONDS", "900")
 
 # Open311 GeoReport v2 server (/open311/v2/): which layers it publishes (empty: all), the
 # jurisdiction_id it answers to (empty: any), discovery's contact lines, and posts per API key.
@@ -224,6 +240,12 @@ SECURE_CSP = {
 HTTPS = envbool("HTTPS", "False")
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT = HTTPS
 SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "31536000" if HTTPS else "0")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", str(HTTPS))
+# Asking to be preloaded lets anyone submit the domain to the browsers' built-in HTTPS-only list,
+# for it and all its subdomains, for months: a choice for the domain's owner, never a default. So
+# `check --deploy`'s reminder of it (W021) is silenced; its other warnings all hold.
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "False")
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 

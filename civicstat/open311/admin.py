@@ -5,7 +5,9 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
 from django.forms import ModelForm
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
 
 from civicstat.cases.services import data_version_bump
 from civicstat.cases.signals import ChangeScope
@@ -65,9 +67,27 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
         key, raw = api_key_issue(name=obj.name)
         obj.pk = key.pk
         obj.refresh_from_db()
-        # The only time the key is ever shown: only its hash is stored.
-        messages.warning(request, f"The new key for {key.name} is {raw} — copy it now; it will "
-                                  "not be shown again.")  # fmt: skip
+        # Held by this request alone, for response_add: a message would put it in the messages
+        # cookie (signed, not encrypted) or the session, stored beyond this one answer.
+        request._issued_api_key = raw  # type: ignore[attr-defined]
+
+    def response_add(self, request: HttpRequest, obj: ApiKey,
+                     post_url_continue: str | None = None) -> HttpResponse:  # fmt: skip
+        """The answer to the form's POST shows the new key, the only time it is ever shown (only
+        its hash is stored); no browser or proxy may keep the page."""
+        raw = getattr(request, "_issued_api_key", None)
+        if raw is None:
+            return super().response_add(request, obj, post_url_continue)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"The new API key for {obj.name}",
+            "opts": self.opts,
+            "key": obj,
+            "raw": raw,
+        }
+        response = TemplateResponse(request, "admin/open311/apikey/issued.html", context)
+        add_never_cache_headers(response)
+        return response
 
     @admin.action(description="Revoke the selected keys")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
