@@ -22,6 +22,7 @@ from civicstat.alerts.forms import (
 from civicstat.alerts.models import Frequency, Subscriber, Subscription, SubscriptionKind
 from civicstat.alerts.tasks import deliver_alerts
 from civicstat.cases.query import CaseFilter, cases
+from civicstat.maps.start import map_start
 from civicstat.maps.views import with_tiles
 from civicstat.web import View
 
@@ -48,6 +49,7 @@ def pick_config() -> dict[str, Any]:
         "tiles": settings.MAP_TILE_URL,
         "attribution": settings.MAP_TILE_ATTRIBUTION,
         "areas_url": reverse("map-areas"),
+        "start": map_start(),
     }
 
 
