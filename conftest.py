@@ -29,11 +29,13 @@ hypothesis_settings.load_profile("civicstat")
 
 @pytest.fixture(autouse=True)
 def _fresh_response_cache() -> Iterator[None]:
-    """Each test starts with an empty response cache: tests roll their data back, so the data
-    version repeats from one test to the next and would serve another test's answer."""
+    """Each test starts with empty caches: tests roll their data back, so the data version
+    repeats from one test to the next and would serve another test's answer (a whole response,
+    or a figure kept by data version in the default cache, such as where maps open)."""
     from django.core.cache import caches
 
     caches["responses"].clear()
+    caches["default"].clear()
     yield
 
 

@@ -13,7 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 from civicstat.lib.clientip import networks_parse
-from civicstat.lib.env import envbool, envint, envlist, envstr
+from civicstat.lib.env import envbool, envint, envlist, envstr, map_view
 from civicstat.lib.secretkey import DEV_SECRET_KEY, secret_key_read
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -271,6 +271,8 @@ ALERTS_RATE_PER_ADDRESS = envstr("ALERTS_RATE_PER_ADDRESS", "5/h")
 MAP_TILE_URL = envstr("MAP_TILE_URL", "")
 MAP_TILE_ATTRIBUTION = envstr("MAP_TILE_ATTRIBUTION", "")
 MAP_POINTS_LIMIT = envint("MAP_POINTS_LIMIT", "1000")  # cases in view before the map clusters them
+# Where maps open, "lat,lon,zoom"; empty: the extent of the city's areas, else of its cases.
+MAP_CENTER = map_view("MAP_CENTER", envstr("MAP_CENTER", ""))
 # A department with fewer cases than this in the chosen period is shown but not ranked.
 DEPARTMENT_MIN_VOLUME = envint("DEPARTMENT_MIN_VOLUME", "30")
 

@@ -58,7 +58,7 @@ class WatchFeed(Feed):  # type: ignore[type-arg]
         return obj
 
     def item_title(self, item: Case) -> str:
-        name = item.service.name if item.service else item.layer.noun
+        name = item.service.name if item.service else item.layer.noun.capitalize()
         return f"{name}: {item.address or 'no address'}"
 
     def item_description(self, item: Case) -> str:

@@ -29,6 +29,7 @@ from civicstat.alerts.models import (
 from civicstat.alerts.tasks import deliver_alerts
 from civicstat.cases.query import CaseFilter, cases
 from civicstat.lib.email_address import email_rate_key
+from civicstat.maps.start import map_start
 from civicstat.maps.views import with_tiles
 from civicstat.web import View
 
@@ -61,6 +62,7 @@ def pick_config() -> dict[str, Any]:
         "tiles": settings.MAP_TILE_URL,
         "attribution": settings.MAP_TILE_ATTRIBUTION,
         "areas_url": reverse("map-areas"),
+        "start": map_start(),
     }
 
 

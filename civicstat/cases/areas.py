@@ -12,6 +12,8 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from civicstat.cases.models import Area
+from civicstat.cases.services import data_version_bump
+from civicstat.cases.signals import ChangeScope
 
 
 class AreaFileError(ValueError):
@@ -62,4 +64,6 @@ def areas_load(*, path: Path, kind: str, name_field: str, code_field: str = "",
                 },
             )
             loaded += 1
+        # New outlines change public answers (the areas layer, where maps open) as new cases do.
+        data_version_bump(ChangeScope())
     return loaded, skipped

@@ -6,5 +6,6 @@ from civicstat.cases import views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("cases/<slug:layer>/<str:external_id>", views.case_detail, name="case-detail"),
+    # `path`: a source's id may hold slashes ("2024/00123"), and a page must exist for every case.
+    path("cases/<slug:layer>/<path:external_id>", views.case_detail, name="case-detail"),
 ]

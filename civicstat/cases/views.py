@@ -53,11 +53,15 @@ def case_detail(request: HttpRequest, layer: str, external_id: str) -> HttpRespo
 
 
 def case_timing(case: Case) -> dict[str, Any]:
-    """Days open (to now, or to closing), and the expected date from the source or the target."""
-    end = case.closed_at if case.status_group == StatusGroup.CLOSED and case.closed_at else None
-    days_open = max(0, ((end or timezone.now()) - case.requested_at).days)
+    """Days open (to now, or to closing), and the expected date from the source or the target.
+
+    A case closed at a time its source never gave has no days open (None), not days counted to
+    today, and is not called late: nobody knows when it closed."""
+    closed = case.status_group == StatusGroup.CLOSED
+    end = case.closed_at if closed else timezone.now()
+    days_open = None if end is None else max(0, (end - case.requested_at).days)
     expected = case.expected_at
     if expected is None and case.service and case.service.target_days:
         expected = case.requested_at + timedelta(days=case.service.target_days)
-    overdue = expected is not None and (end or timezone.now()) > expected
+    overdue = expected is not None and end is not None and end > expected
     return {"days_open": days_open, "expected": expected, "overdue": overdue}

@@ -38,3 +38,22 @@ def envstr(name: str, default: str) -> str:
 def envlist(name: str, default: str) -> list[str]:
     """A comma-separated list; blanks are dropped."""
     return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
+
+
+def map_view(name: str, text: str) -> tuple[float, float, int] | None:
+    """A map view written "lat,lon,zoom" (zoom 0–19): None when empty. `name` is the variable
+    the text came from, for the message."""
+    parts = [part.strip() for part in text.split(",")]
+    if parts == [""]:
+        return None
+    try:
+        lat, lon, zoom = float(parts[0]), float(parts[1]), int(parts[2])
+        in_range = -90 <= lat <= 90 and -180 <= lon <= 180 and 0 <= zoom <= 19
+        if len(parts) != 3 or not in_range or not text.isascii():  # float("١") is 1.0
+            raise ValueError(text)
+    except (ValueError, IndexError):
+        raise ImproperlyConfigured(
+            f"{name} must be latitude,longitude,zoom (e.g. 42.36,-71.06,12; latitude -90 to 90, "
+            f"longitude -180 to 180, zoom 0 to 19), not {text!r}"
+        ) from None
+    return (lat, lon, zoom)

@@ -48,6 +48,7 @@ def _context(period: str, figures: list[Figures], label: str) -> dict[str, Any]:
         "medians": charts.median_days(figures, label),
         "backlog": charts.backlog(figures, label),
         "unranked": [f for f in figures if f.rank is None],
+        "unassigned": next((f for f in figures if f.unassigned), None),
     }  # fmt: skip
 
 

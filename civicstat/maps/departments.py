@@ -43,9 +43,9 @@ AGE_BUCKETS = (("under_30", "Under 30 days"), ("30_90", "30–90 days"), ("over_
 class Figures:
     """One row of the comparison: a department (or a service on a department's page)."""
 
-    key: int
+    key: int  # 0: the cases with none (no department, or no request type)
     name: str
-    slug: str = ""
+    slug: str = ""  # "" for a row with no page of its own: the unassigned cases
     opened: int = 0
     resolved: int = 0
     previous_resolved: int = 0
@@ -53,6 +53,10 @@ class Figures:
     median_days: float | None = None
     within_target: float | None = None  # share, 0..1; None when no service has a target
     rank: int | None = None
+
+    @property
+    def unassigned(self) -> bool:
+        return self.key == 0
 
     @property
     def volume(self) -> int:
@@ -208,11 +212,18 @@ def _count_sums(
 
 
 def compare(
-    *, by: str, window: Window, base: CaseFilter | None = None, names: dict[int, tuple[str, str]]
+    *,
+    by: str,
+    window: Window,
+    base: CaseFilter | None = None,
+    names: dict[int, tuple[str, str]],
+    unassigned: str = "Unassigned",
 ) -> list[Figures]:
     """Figures per `by` ("department_id" or "service_id") for the cases `base` selects.
 
     `names` maps each id to (name, slug); every named id gets a row, with zeros if it had no cases.
+    The cases with no department (or no request type) are a row too, named `unassigned`: listed,
+    never ranked (it is no one's record), and with no page to link to.
     """
     base = base or CaseFilter()
     if base.include_private:  # private cases may lie after the last public one
@@ -220,7 +231,7 @@ def compare(
     rows = {key: Figures(key, name, slug) for key, (name, slug) in names.items()}
 
     def row(key: int) -> Figures:
-        return rows.setdefault(key, Figures(key, "(none)" if key == 0 else f"#{key}"))
+        return rows.setdefault(key, Figures(key, unassigned if key == 0 else f"#{key}"))
 
     # Each figure picks its own days from the rollups of base's departments, services and areas.
     undated = replace(base, requested_from=None, requested_to=None)
@@ -288,12 +299,13 @@ def compare(
 
     ranked = sorted(
         (f for f in rows.values()
-         if f.volume >= settings.DEPARTMENT_MIN_VOLUME and f.median_days is not None),
+         if f.volume >= settings.DEPARTMENT_MIN_VOLUME and f.median_days is not None
+         and not f.unassigned),
         key=lambda f: (f.median_days, f.name),
     )  # fmt: skip
     for place, f in enumerate(ranked, start=1):
         f.rank = place
-    return sorted(rows.values(), key=lambda f: (f.rank is None, f.rank or 0, f.name))
+    return sorted(rows.values(), key=lambda f: (f.rank is None, f.rank or 0, f.unassigned, f.name))
 
 
 def departments_compare(window: Window) -> list[Figures]:
@@ -306,7 +318,8 @@ def department_services(department: Department, window: Window) -> list[Figures]
     base = CaseFilter(departments=[department.slug])
     services = Service.objects.filter(department=department, private=False).order_by()
     names = {key: (name, code) for key, name, code in services.values_list("id", "name", "code")}
-    figures = compare(by="service_id", window=window, base=base, names=names)
+    figures = compare(by="service_id", window=window, base=base, names=names,
+                      unassigned="No request type")  # fmt: skip
     # A service with no cases in the period is noise on the department's page.
     return [f for f in figures if f.volume or f.backlog_total]
 

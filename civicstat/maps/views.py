@@ -32,6 +32,7 @@ from civicstat.maps.filters import (
     selected,
 )
 from civicstat.maps.places import addresses_starting
+from civicstat.maps.start import map_start
 from civicstat.web import embeddable, public_etag
 
 PAGE_SIZE = 50
@@ -78,6 +79,7 @@ def _map_config(request: HttpRequest, *, embed: bool = False) -> dict[str, Any]:
         "tiles": settings.MAP_TILE_URL,
         "attribution": settings.MAP_TILE_ATTRIBUTION,
         "areas_url": reverse("map-areas"),
+        "start": map_start(),
         "embed": embed,
     }
 

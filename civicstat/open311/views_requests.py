@@ -14,7 +14,7 @@ from civicstat.open311.decorators import open311
 from civicstat.open311.documents import RequestWriter, last_note, served_layers, served_services
 from civicstat.open311.formats import Open311Error, respond
 from civicstat.open311.models import ApiKey
-from civicstat.open311.params import requests_query
+from civicstat.open311.params import one, requests_query
 from civicstat.open311.posting import post_answer, read_post
 from civicstat.open311.services import api_key_check, request_post
 from civicstat.web import cached_by_data_version, client_ip, public_etag
@@ -42,8 +42,14 @@ def _list(request: HttpRequest, fmt: str) -> HttpResponse:
         qs = qs.filter(external_id__in=q.ids)
     else:
         if q.service_codes:
-            known = list(served_services().filter(code__in=q.service_codes)
+            # A code may hold commas ("Traffic Signal Pole Damage, Rust, Vandalism"): the whole
+            # value names a service before its comma-separated parts do.
+            whole = one(request.GET, "service_code")
+            known = list(served_services().filter(code__in=[whole, *q.service_codes])
                          .values_list("code", "id"))  # fmt: skip
+            if whole in {code for code, _ in known}:
+                known = [(code, id_) for code, id_ in known if code == whole]
+                q.service_codes = [whole]
             unknown = sorted(set(q.service_codes) - {code for code, _ in known})
             if unknown:
                 raise Open311Error(404, f"unknown service_code {', '.join(unknown)}; see "

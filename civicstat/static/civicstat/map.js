@@ -128,18 +128,16 @@
     var next = fromHash();
     if (next) map.setView(next.center, next.zoom);
   });
+  // The first view: a shared link's place, else the server's (MAP_CENTER, the city's areas or
+  // its cases), so the map opens on this city at once, before any outline has loaded.
   var start = fromHash();
   if (start) map.setView(start.center, start.zoom);
+  else if (config.start.bounds) map.fitBounds(config.start.bounds);
+  else map.setView(config.start.center, config.start.zoom);
   fetch(config.areas_url)
     .then(function (r) { return r.json(); })
-    .then(function (geo) {
-      outlines.addData(geo);
-      if (!start) {
-        if (outlines.getLayers().length) map.fitBounds(outlines.getBounds());
-        else map.setView([39.0997, -94.5786], 11);
-      }
-    })
-    .catch(function () { if (!start) map.setView([39.0997, -94.5786], 11); });
+    .then(function (geo) { outlines.addData(geo); })
+    .catch(function () {});  // the outlines only draw the city: the cases show without them
 
   // Place search: neighborhoods, districts and addresses the city's own data holds.
   var search = document.querySelector(".place-search");

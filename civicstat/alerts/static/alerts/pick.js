@@ -6,7 +6,6 @@
 (function () {
   "use strict";
   if (!window.L) return;
-  var FALLBACK = [39.0997, -94.5786];
 
   function numberIn(input) {
     var value = input ? parseFloat(input.value) : NaN;
@@ -26,7 +25,7 @@
       style: { color: "#57606a", weight: 1.5, fill: false, interactive: false },
       interactive: false,
     }).addTo(map);
-    return { map: map, outlines: outlines, areasUrl: config.areas_url };
+    return { map: map, outlines: outlines, areasUrl: config.areas_url, start: config.start };
   }
 
   function setUp(form) {
@@ -87,16 +86,14 @@
 
     var start = draw();
     if (!built) return;
+    // The point already typed, else where every map of this city opens (see map.js).
     if (start) map.setView([numberIn(lat), numberIn(lon)], 15);
+    else if (built.start.bounds) map.fitBounds(built.start.bounds);
+    else map.setView(built.start.center, built.start.zoom);
     fetch(built.areasUrl)
       .then(function (r) { return r.json(); })
-      .then(function (geo) {
-        built.outlines.addData(geo);
-        if (start) return;
-        if (built.outlines.getLayers().length) map.fitBounds(built.outlines.getBounds());
-        else map.setView(FALLBACK, 11);
-      })
-      .catch(function () { if (!start) map.setView(FALLBACK, 11); });
+      .then(function (geo) { built.outlines.addData(geo); })
+      .catch(function () {});  // without outlines the map still picks a point
   }
 
   document.querySelectorAll("form[data-pick-map]").forEach(setUp);
