@@ -108,29 +108,30 @@ def planner_statistics_refresh(*, full: bool = False) -> None:
 # department, area), whose rows a sample of the first thousand index entries cannot count. A
 # sampled ANALYZE saw 1,001 cases in a layer of 140,102, and SQLite's zoomed-in map then read the
 # whole layer instead of the coordinate index (280 k cases: p95 5.0 s, against 0.7 s after a full
-# ANALYZE, which took 0.9 s). They are analysed in full, and only once they have outgrown the
-# statistics they have, since a full pass reads every index.
+# ANALYZE, which took 0.9 s). They are analysed in full, and only once their size has moved away
+# from what their statistics counted, since a full pass reads every index.
 MAP_READ: tuple[type[models.Model], ...] = (Case, CaseArea)
 _MAP_TABLES = frozenset(m._meta.db_table for m in MAP_READ)
-OUTGROWN = 1.25  # a table holding this many times the rows its statistics counted
+STALE = 1.25  # statistics are stale once the table holds this many times more rows, or fewer
 
 
 def map_statistics_refresh(*, full: bool = False) -> list[str]:
-    """Analyse in full each table the map reads that has outgrown its planner statistics (every
-    one with `full`), on either engine; returns the tables analysed."""
+    """Analyse in full each table the map reads whose planner statistics are stale (every one
+    with `full`), on either engine; returns the tables analysed."""
     analysed = []
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute("PRAGMA analysis_limit=0")  # SQLite's default: every row
         for table in sorted(_MAP_TABLES):
-            if full or _outgrown(cursor, table):
+            if full or _stale(cursor, table):
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
                 analysed.append(table)
     return analysed
 
 
-def _outgrown(cursor: CursorWrapper, table: str) -> bool:
-    """Whether `table` holds more than OUTGROWN times the rows its statistics counted."""
+def _stale(cursor: CursorWrapper, table: str) -> bool:
+    """Whether `table` holds more than STALE times the rows its statistics counted, or fewer than
+    their STALE-th part (emptied and loaded again, as a database is between tests)."""
     cursor.execute(f"SELECT COUNT(*) FROM {connection.ops.quote_name(table)}")  # noqa: S608
     rows = cursor.fetchone()[0]
     counted = 0.0
@@ -145,7 +146,7 @@ def _outgrown(cursor: CursorWrapper, table: str) -> bool:
     elif connection.vendor == "postgresql":
         cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
         counted = max(0.0, cursor.fetchone()[0])  # -1: never analysed
-    return bool(rows > OUTGROWN * counted)
+    return bool(rows > STALE * counted or rows * STALE < counted)
 
 
 class GrowingStatistics:
