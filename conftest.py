@@ -77,8 +77,12 @@ def kc_sample(django_db_setup: None, django_db_blocker: object) -> Iterator[None
 @pytest.fixture(autouse=True)
 def _test_settings(settings: Any) -> None:
     """Tests render templates without `collectstatic` (production serves hashed, compressed files)
-    and hash test passwords cheaply (production uses PBKDF2)."""
+    and hash test passwords cheaply (production uses PBKDF2). Expensive public reads are counted
+    and timed as in production, with limits only the tests of those limits reach (a module makes
+    more than 30 of them a minute from one address, and a loaded machine can be slow)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PUBLIC_READ_RATE = "100000/m"
+    settings.PUBLIC_QUERY_TIMEOUT_MS = 120_000
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -6,6 +6,7 @@ is missing from it.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -165,6 +166,17 @@ LOGIN_FAILURES_PER_ACCOUNT = envint("LOGIN_FAILURES_PER_ACCOUNT", "5")
 LOGIN_FAILURES_PER_IP = envint("LOGIN_FAILURES_PER_IP", "20")
 LOGIN_FAILURES_WINDOW_SECONDS = envint("LOGIN_FAILURES_WINDOW_SECONDS", "900")
 LOGIN_LOCKOUT_SECONDS = envint("LOGIN_LOCKOUT_SECONDS", "900")
+# Public reads that read the cases themselves (text searches, list pages, maps filtered beyond the
+# rollups; civicstat/readlimits.py): how many one client address may make (a django-ratelimit
+# rate, counted in the cache above; empty: no limit), how long one of their statements may run
+# (0: no limit), and the deepest page of /map/list.
+PUBLIC_READ_RATE = envstr("PUBLIC_READ_RATE", "30/m")
+if PUBLIC_READ_RATE and not re.fullmatch(r"\d+/\d*[smhd]", PUBLIC_READ_RATE):
+    raise ImproperlyConfigured(f"PUBLIC_READ_RATE must read like 30/m, not {PUBLIC_READ_RATE!r}")
+PUBLIC_QUERY_TIMEOUT_MS = envint("PUBLIC_QUERY_TIMEOUT_MS", "2000")
+MAP_LIST_MAX_PAGE = envint("MAP_LIST_MAX_PAGE", "100")
+if MAP_LIST_MAX_PAGE < 1:
+    raise ImproperlyConfigured("MAP_LIST_MAX_PAGE must be 1 or more")
 
 # Open311 GeoReport v2 server (/open311/v2/): which layers it publishes (empty: all), the
 # jurisdiction_id it answers to (empty: any), discovery's contact lines, and posts per API key.

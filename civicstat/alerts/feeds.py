@@ -13,6 +13,13 @@ from civicstat.alerts.models import MIN_RADIUS_M
 from civicstat.cases.models import Case
 from civicstat.cases.query import FilterError, cases, parse_filters
 from civicstat.lib.geo import circle_bbox, haversine_m
+from civicstat.readlimits import text_refusal, throttled, time_limited
+
+
+def _searches_text(request: HttpRequest) -> bool:
+    # A text filter reads the description and address of case after case until 500 match; the
+    # other filters seek indexes. Feed readers poll many feeds from few addresses: count only it.
+    return bool(request.GET.get("q", "").strip())
 
 
 class WatchFeed(Feed):  # type: ignore[type-arg]
@@ -22,6 +29,10 @@ class WatchFeed(Feed):  # type: ignore[type-arg]
     description = "New cases matching a watch"
 
     def __call__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        answer = time_limited(refuse=text_refusal)(self._answer)
+        return throttled(when=_searches_text, refuse=text_refusal)(answer)(request, *args, **kwargs)
+
+    def _answer(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return super().__call__(request, *args, **kwargs)
         except (FilterError, ValueError) as error:

@@ -33,6 +33,7 @@ from civicstat.maps.filters import (
 )
 from civicstat.maps.places import addresses_starting
 from civicstat.maps.start import map_start
+from civicstat.readlimits import throttled, time_limited
 from civicstat.web import embeddable, public_etag
 
 PAGE_SIZE = 50
@@ -63,6 +64,18 @@ def with_tiles(view: View) -> View:
         return response
 
     return wrapped
+
+
+# The query-string filters the rollups cannot answer (`clusters.rollup_can_answer`): with any of
+# them the map, its count and its list read the cases themselves, which the throttle counts.
+_CASE_FILTERS = ("since", "until", "days", "closed_since", "closed_until", "area", "q",
+                 "local_status")  # fmt: skip
+
+
+def reads_cases(request: HttpRequest) -> bool:
+    """Whether the request's filters need the cases table (read from the query string alone: the
+    throttle asks before the view parses anything)."""
+    return any(v.strip() for name in _CASE_FILTERS for v in request.GET.getlist(name))
 
 
 def bad_request(request: HttpRequest, error: FilterError) -> HttpResponse:
@@ -97,6 +110,8 @@ def _page_of(f: CaseFilter, sort: str, page: int) -> list[Case]:
 @require_GET
 @with_tiles
 @public_etag
+@throttled(when=reads_cases)
+@time_limited
 def map_page(request: HttpRequest) -> HttpResponse:
     try:
         f = parse_filters(request.GET)
@@ -117,6 +132,8 @@ def map_page(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @public_etag
+@throttled
+@time_limited
 def case_list(request: HttpRequest) -> HttpResponse:
     try:
         f = parse_filters(request.GET)
@@ -128,6 +145,13 @@ def case_list(request: HttpRequest) -> HttpResponse:
         return bad_request(request, FilterError(f"sort must be one of {', '.join(SORTS)}"))
     if not raw_page.isdigit() or not 1 <= int(raw_page) <= 100_000:
         return bad_request(request, FilterError("page must be a whole number from 1"))
+    deepest = settings.MAP_LIST_MAX_PAGE
+    if int(raw_page) > deepest:
+        # Reaching page N means reading and skipping every case before it, on every request.
+        return bad_request(request, FilterError(
+            f"the list goes {deepest:,} pages deep (the first {deepest * PAGE_SIZE:,} matching "
+            "cases): narrow the filters (fewer days, one area or request type) or sort the other "
+            "way to see the rest"))  # fmt: skip
     page, count = int(raw_page), match_count(f)
     pages = max(1, -(-count // PAGE_SIZE))
     query = filter_query(request.GET, drop=())
@@ -136,13 +160,16 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "sort": sort, "sorts": SORT_LABELS, "query": query,
         "map_query": filter_query(request.GET),
         "previous": f"?{query}&sort={sort}&page={page - 1}" if page > 1 else "",
-        "next": f"?{query}&sort={sort}&page={page + 1}" if page < pages else "",
+        "next": f"?{query}&sort={sort}&page={page + 1}" if page < min(pages, deepest) else "",
+        "deepest": deepest if pages > deepest else 0,
         "caption": f"Matching cases, page {page:,} of {pages:,}",
     })  # fmt: skip
 
 
 @require_GET
 @public_etag
+@throttled(when=reads_cases)
+@time_limited
 def map_view(request: HttpRequest) -> HttpResponse:
     """Clusters or points for one viewport: `?bbox=west,south,east,north` plus any filters."""
     try:
@@ -160,6 +187,8 @@ def map_view(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @public_etag
+@throttled
+@time_limited
 def places(request: HttpRequest) -> HttpResponse:
     """Places matching `q`: neighborhoods and districts by name, then addresses from the cases."""
     text = " ".join(request.GET.get("q", "").split())[:100]
@@ -211,6 +240,8 @@ def embed_new(request: HttpRequest) -> HttpResponse:
 @with_tiles
 @embeddable
 @public_etag
+@throttled(when=reads_cases)
+@time_limited
 def embed_map(request: HttpRequest) -> HttpResponse:
     """The framed map: map, optional list, legend, and a link to the full map on the city site."""
     try:

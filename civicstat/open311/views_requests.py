@@ -12,11 +12,12 @@ from django_ratelimit.core import get_usage
 from civicstat.cases.query import CaseFilter, cases
 from civicstat.open311.decorators import open311
 from civicstat.open311.documents import RequestWriter, last_note, served_layers, served_services
-from civicstat.open311.formats import Open311Error, respond
+from civicstat.open311.formats import Open311Error, error_response, respond
 from civicstat.open311.models import ApiKey
 from civicstat.open311.params import one, requests_query
 from civicstat.open311.posting import post_answer, read_post
 from civicstat.open311.services import api_key_check, request_post
+from civicstat.readlimits import throttled, time_limited
 from civicstat.web import cached_by_data_version, client_ip, public_etag
 
 
@@ -32,8 +33,20 @@ def requests(request: HttpRequest, fmt: str) -> HttpResponse:
     return response
 
 
+def _refused(request: HttpRequest, status: int, message: str) -> HttpResponse:
+    """A throttled or stopped read, as the spec's error list in the format asked for."""
+    return error_response("xml" if request.path.endswith(".xml") else "json", status, message)
+
+
+def _searches_text(request: HttpRequest) -> bool:
+    # `q` reads the description and address of every case in the window; the rest seek indexes.
+    return bool(request.GET.get("q", "").strip())
+
+
 @public_etag
 @cached_by_data_version
+@throttled(when=_searches_text, refuse=_refused)
+@time_limited(refuse=_refused)
 def _list(request: HttpRequest, fmt: str) -> HttpResponse:
     q = requests_query(request.GET)
     f = CaseFilter(layers=served_layers(), status_group=q.status, bbox=q.bbox, text=q.text)

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from civicstat.cases import bulkload
 from civicstat.cases.models import Case, Department, Layer, StatusMapping
 from civicstat.cases.records import CaseRecord
 from civicstat.cases.services import (
@@ -58,6 +59,8 @@ def source_sync(
             if progress:
                 progress(run)
         source.cursor = client.final_cursor()
+        if run.created:
+            bulkload.map_statistics_refresh()  # a first sync may grow the cases from nothing
         run.state = SyncRun.State.DONE
     except FetchError as exc:
         run.state, run.error = SyncRun.State.FAILED, str(exc)
