@@ -6,6 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
+from civicstat.lib.params import ParamError
 from civicstat.open311.formats import Open311Error, error_response
 from civicstat.open311.params import jurisdiction_check
 from civicstat.open311.posting import check_text
@@ -28,6 +29,8 @@ def open311(view: View) -> View:
             response = view(request, *args, fmt=fmt, **kwargs)
         except Open311Error as error:
             response = error_response(fmt, error.status, error.description)
+        except ParamError as error:  # the site's parameter parser: a value that cannot be read
+            response = error_response(fmt, 400, str(error))
         response["Access-Control-Allow-Origin"] = "*"
         return response
 
