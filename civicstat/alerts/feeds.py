@@ -11,6 +11,7 @@ from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFee
 
 from civicstat.cases.models import Case
 from civicstat.cases.query import FilterError, cases, parse_filters
+from civicstat.lib import params
 from civicstat.lib.geo import circle_bbox, haversine_m
 
 
@@ -30,15 +31,9 @@ class WatchFeed(Feed):  # type: ignore[type-arg]
         f = parse_filters(request.GET)
         circle = None
         if "lat" in request.GET or "radius" in request.GET:
-            try:
-                lat, lon = float(request.GET["lat"]), float(request.GET["lon"])
-                radius = float(request.GET["radius"])
-            except (KeyError, ValueError):
-                raise ValueError("give lat, lon and radius (metres) as numbers") from None
-            if not (-90 <= lat <= 90 and -180 <= lon <= 180):  # also refuses nan
-                raise ValueError("lat must be -90 to 90 and lon -180 to 180 (degrees)")
-            if not 0 < radius <= settings.ALERTS_MAX_RADIUS_M:
-                raise ValueError(f"radius must be 1 to {settings.ALERTS_MAX_RADIUS_M} metres")
+            lat = params.number(request.GET, "lat", low=-90, high=90)
+            lon = params.number(request.GET, "lon", low=-180, high=180)
+            radius = params.number(request.GET, "radius", low=1, high=settings.ALERTS_MAX_RADIUS_M)
             f.bbox = circle_bbox(lat, lon, radius)
             circle = (lat, lon, radius)
         rows = cases(f).select_related("layer", "service").order_by("-requested_at")

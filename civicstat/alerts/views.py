@@ -22,6 +22,7 @@ from civicstat.alerts.forms import (
 from civicstat.alerts.models import Frequency, Subscriber, Subscription, SubscriptionKind
 from civicstat.alerts.tasks import deliver_alerts
 from civicstat.cases.query import CaseFilter, cases
+from civicstat.lib import params
 from civicstat.maps.views import with_tiles
 from civicstat.web import View
 
@@ -158,7 +159,11 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
         if request.POST.get("action") == "forget":
             services.subscriber_forget(subscriber=subscriber)
             return render(request, "alerts/unsubscribed.html", {"what": None, "forgotten": True})
-        sub = get_object_or_404(subscriber.subscriptions, id=request.POST.get("subscription"))
+        try:
+            chosen_id = params.integer(request.POST, "subscription", low=1, high=params.MAX_ID)
+        except params.ParamError as error:
+            return _bad_link(request, str(error))
+        sub = get_object_or_404(subscriber.subscriptions, id=chosen_id)
         if request.POST.get("action") == "delete":
             services.subscription_delete(subscription=sub)
             if not Subscriber.objects.filter(id=subscriber.id).exists():
@@ -166,12 +171,12 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
                     request, "alerts/unsubscribed.html", {"what": None, "forgotten": True}
                 )
         else:
-            frequency = request.POST.get("frequency", sub.frequency)
-            radius = request.POST.get("radius_m", "")
+            frequency = params.text(request.POST, "frequency") or sub.frequency
             limit = settings.ALERTS_MAX_RADIUS_M
-            if frequency not in Frequency.values or (
-                radius and (not radius.isdigit() or not 0 < int(radius) <= limit)
-            ):
+            try:
+                params.choice("frequency", frequency, Frequency.values)
+                radius = params.integer(request.POST, "radius_m", low=1, high=limit, default=0)
+            except params.ParamError:
                 return _bad_link(request, f"Choose a listed frequency and a radius of 1–{limit} m.")
             filters = None
             if sub.kind != SubscriptionKind.CASE:
@@ -181,7 +186,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
                 filters = chosen.chosen()
             services.subscription_update(
                 subscription=sub, frequency=frequency,
-                radius_m=int(radius) if radius else None,
+                radius_m=radius or None,
                 include_closed=request.POST.get("include_closed") == "on", filters=filters,
             )  # fmt: skip
     subs = [
