@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import string
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -20,6 +21,7 @@ from urllib.parse import quote
 
 import defusedxml.ElementTree as DET
 import pytest
+from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
@@ -178,12 +180,25 @@ def _square(lat: float, lon: float, half: float) -> dict[str, Any]:
     return {"type": "Polygon", "coordinates": [ring]}
 
 
+@pytest.fixture(scope="module")
+def _town(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, str]]:
+    """The town, built once for the module (tests roll back on top of it): built per test, it
+    took a new layer id each time, and PostgreSQL never gives ids back."""
+    with django_db_blocker.unblock():
+        yield town_build()
+        call_command("flush", interactive=False, verbosity=0)
+
+
 @pytest.fixture
-def town(db: None, settings: Any) -> dict[str, str]:
+def town(_town: dict[str, str], db: None, settings: Any) -> dict[str, str]:
+    settings.RATELIMIT_ENABLE = False  # a limit's 429 would hide what a value does to the view
+    return _town
+
+
+def town_build() -> dict[str, str]:
     """One layer, two public request types and a private one, a district with a neighborhood,
     four cases, an Open311 key and token, Bob's confirmed alert and a published measure. Returns
     the values that fill the routes' path parameters."""
-    settings.RATELIMIT_ENABLE = False  # a limit's 429 would hide what a value does to the view
     statuses = {"OPEN": ("open", "Received"), "RESOL": ("closed", "Resolved")}
     layer = layer_ensure(slug="requests", name="311 requests", noun="request", statuses=statuses)
     works = department_resolve(name="Public Works")
