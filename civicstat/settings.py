@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
+    # Last, so its 400s pass through the others (security headers, CSP) on the way out.
+    "civicstat.web.ParamsMiddleware",
 ]
 
 ROOT_URLCONF = "civicstat.urls"

@@ -4,7 +4,7 @@ Public pages change only when the data does, so their ETag is the data version (
 import, sync and write) plus the full URL: a repeat request is answered `304 Not Modified` without
 rendering, and a repeat from another client is served from the response cache. Only embed views
 may be framed by other sites; everything else keeps the site-wide `X-Frame-Options: DENY` and CSP
-`frame-ancestors 'none'`.
+`frame-ancestors 'none'`. A request parameter that cannot be read is a 400 that says why.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.utils.text import compress_string
@@ -26,6 +26,7 @@ from django.views.decorators.http import condition
 
 from civicstat.cases.services import data_version
 from civicstat.lib.clientip import client_address
+from civicstat.lib.params import ParamError, plain
 
 View = Callable[..., HttpResponse]
 
@@ -135,3 +136,47 @@ def client_ip(request: HttpRequest) -> str:
         forwarded_for=request.META.get("HTTP_X_FORWARDED_FOR", ""),
         trusted=settings.TRUSTED_PROXIES,
     )
+
+
+def bad_request(request: HttpRequest, error: ParamError, *, path_ok: bool = True) -> HttpResponse:
+    """The 400 answer to a parameter that cannot be read, saying why: Open311's error list under
+    /open311/ (XML for an .xml address), `{"error": …}` for other .json addresses, else a page."""
+    path = request.path_info
+    if path.startswith("/open311/"):
+        from civicstat.open311.formats import error_response  # the API's own error format
+
+        fmt = "xml" if path.endswith(".xml") else "json"
+        response = error_response(fmt, 400, str(error))
+        response["Access-Control-Allow-Origin"] = "*"
+        return response
+    if path.endswith(".json"):
+        return JsonResponse({"error": str(error)}, status=400)
+    return render(request, "400.html", {"message": str(error), "path_ok": path_ok}, status=400)
+
+
+class ParamsMiddleware:
+    """Refuses a path or a query string holding control characters before any view runs (a NUL
+    reaching PostgreSQL is an error, not a miss), and answers a `ParamError` from any view with a
+    400. Query values may hold tabs and line breaks here; each view's parser decides on them."""
+
+    def __init__(self, get_response: View) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            plain("the address", request.path_info)
+        except ParamError as error:
+            return bad_request(request, error, path_ok=False)
+        try:
+            for name, values in request.GET.lists():
+                plain("a parameter's name", name)
+                for value in values:
+                    plain(name, value, free_text=True)
+        except ParamError as error:
+            return bad_request(request, error)
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, ParamError):
+            return bad_request(request, exception)
+        return None

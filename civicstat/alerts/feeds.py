@@ -12,6 +12,7 @@ from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFee
 from civicstat.alerts.models import MIN_RADIUS_M
 from civicstat.cases.models import Case
 from civicstat.cases.query import FilterError, cases, parse_filters
+from civicstat.lib import params
 from civicstat.lib.geo import circle_bbox, haversine_m
 from civicstat.readlimits import text_refusal, throttled, time_limited
 
@@ -42,16 +43,10 @@ class WatchFeed(Feed):  # type: ignore[type-arg]
         f = parse_filters(request.GET)
         circle = None
         if "lat" in request.GET or "radius" in request.GET:
-            try:
-                lat, lon = float(request.GET["lat"]), float(request.GET["lon"])
-                radius = float(request.GET["radius"])
-            except (KeyError, ValueError):
-                raise ValueError("give lat, lon and radius (metres) as numbers") from None
-            if not (-90 <= lat <= 90 and -180 <= lon <= 180):  # also refuses nan
-                raise ValueError("lat must be -90 to 90 and lon -180 to 180 (degrees)")
-            if not MIN_RADIUS_M <= radius <= settings.ALERTS_MAX_RADIUS_M:  # also refuses nan
-                raise ValueError(f"radius must be {MIN_RADIUS_M} to "
-                                 f"{settings.ALERTS_MAX_RADIUS_M} metres")  # fmt: skip
+            lat = params.number(request.GET, "lat", low=-90, high=90)
+            lon = params.number(request.GET, "lon", low=-180, high=180)
+            radius = params.number(request.GET, "radius", low=MIN_RADIUS_M,
+                                   high=settings.ALERTS_MAX_RADIUS_M)  # fmt: skip
             f.bbox = circle_bbox(lat, lon, radius)
             circle = (lat, lon, radius)
         rows = cases(f).select_related("layer", "service").order_by("-requested_at")

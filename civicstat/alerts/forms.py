@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from django import forms
@@ -11,6 +12,7 @@ from django.conf import settings
 from civicstat.alerts.models import MIN_RADIUS_M, Frequency
 from civicstat.cases.models import Area, Case, Layer, Service
 from civicstat.cases.services import area_index
+from civicstat.lib import params
 from civicstat.lib.email_address import email_normalize
 
 RADIUS_CHOICES = [(250, "250 m"), (500, "500 m"), (1000, "1 km"), (2000, "2 km")]
@@ -38,12 +40,20 @@ def query_initial(query: Mapping[str, str]) -> dict[str, Any]:
     initial: dict[str, Any] = {"radius_m": 500}
     for param, field in (("layer", "layers"), ("service", "services"),
                          ("service_group", "service_groups")):  # fmt: skip
-        if values := [v.strip() for v in query.get(param, "").split(",") if v.strip()]:
-            initial[field] = values
-    for param, field in (("lat", "lat"), ("lon", "lon"), ("radius", "radius_m")):
         try:
-            initial[field] = float(query[param]) if field != "radius_m" else int(query[param])
-        except (KeyError, ValueError):
+            if values := params.items(query, param):
+                initial[field] = values
+        except params.ParamError:
+            continue
+    limit = settings.ALERTS_MAX_RADIUS_M
+    for field, read in (
+        ("lat", partial(params.number, query, "lat", low=-90, high=90)),
+        ("lon", partial(params.number, query, "lon", low=-180, high=180)),
+        ("radius_m", partial(params.integer, query, "radius", low=1, high=limit)),
+    ):
+        try:
+            initial[field] = read()
+        except params.ParamError:  # absent or unreadable: the form's own default
             continue
     return initial
 
@@ -69,7 +79,7 @@ class FollowForm(forms.Form):
 class FiltersForm(forms.Form):
     """What kinds of case a place or area watch is about; nothing chosen means everything."""
 
-    layers = forms.ModelMultipleChoiceField(
+    layers = params.PlainModelMultipleChoiceField(
         queryset=Layer.objects.all(), to_field_name="slug", required=False,
         widget=forms.CheckboxSelectMultiple, label="Kinds (none ticked: all)",
     )  # fmt: skip
@@ -105,19 +115,19 @@ class WatchForm(FiltersForm):
     ]  # fmt: skip
 
     email = AddressField(label="Your email address")
-    place = forms.CharField(
+    place = params.PlainTextField(
         label="Address",
         required=False,
         max_length=255,
         help_text="An address the city has cases at; or click the map, or give coordinates.",
     )
-    lat = forms.FloatField(label="Latitude", required=False)
-    lon = forms.FloatField(label="Longitude", required=False)
-    area = forms.ModelChoiceField(
+    lat = params.DecimalNumberField(label="Latitude", required=False)
+    lon = params.DecimalNumberField(label="Longitude", required=False)
+    area = params.IdChoiceField(
         queryset=Area.objects.all(), required=False, label="Or a whole area",
         empty_label="— a place and radius instead —",
     )  # fmt: skip
-    radius_m = forms.IntegerField(label="Radius in metres", required=False, initial=500)
+    radius_m = params.WholeNumberField(label="Radius in metres", required=False, initial=500)
     frequency = forms.ChoiceField(choices=Frequency.choices, initial=Frequency.INSTANT)
     include_closed = forms.BooleanField(required=False, label="Also tell me when cases close")
 

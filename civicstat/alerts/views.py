@@ -28,6 +28,7 @@ from civicstat.alerts.models import (
 )
 from civicstat.alerts.tasks import deliver_alerts
 from civicstat.cases.query import CaseFilter, cases
+from civicstat.lib import params
 from civicstat.lib.email_address import email_rate_key
 from civicstat.maps.start import map_start
 from civicstat.maps.views import with_tiles
@@ -174,7 +175,11 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
         if request.POST.get("action") == "forget":
             services.subscriber_forget(subscriber=subscriber)
             return render(request, "alerts/unsubscribed.html", {"what": None, "forgotten": True})
-        sub = get_object_or_404(subscriber.subscriptions, id=request.POST.get("subscription"))
+        try:
+            chosen_id = params.integer(request.POST, "subscription", low=1, high=params.MAX_ID)
+        except params.ParamError as error:
+            return _bad_link(request, str(error))
+        sub = get_object_or_404(subscriber.subscriptions, id=chosen_id)
         if request.POST.get("action") == "delete":
             services.subscription_delete(subscription=sub)
             if not Subscriber.objects.filter(id=subscriber.id).exists():
@@ -182,12 +187,14 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
                     request, "alerts/unsubscribed.html", {"what": None, "forgotten": True}
                 )
         else:
-            frequency = request.POST.get("frequency", sub.frequency)
-            radius = request.POST.get("radius_m", "")
+            frequency = params.text(request.POST, "frequency") or sub.frequency
             limit = settings.ALERTS_MAX_RADIUS_M
-            if frequency not in Frequency.values or (
-                radius and (not radius.isdigit() or not MIN_RADIUS_M <= int(radius) <= limit)
-            ):
+            try:
+                params.choice("frequency", frequency, Frequency.values)
+                radius = params.integer(
+                    request.POST, "radius_m", low=MIN_RADIUS_M, high=limit, default=0
+                )
+            except params.ParamError:
                 return _bad_link(request, "Choose a listed frequency and a radius of "
                                           f"{MIN_RADIUS_M}–{limit} m.")  # fmt: skip
             filters = None
@@ -198,7 +205,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
                 filters = chosen.chosen()
             services.subscription_update(
                 subscription=sub, frequency=frequency,
-                radius_m=int(radius) if radius else None,
+                radius_m=radius or None,
                 include_closed=request.POST.get("include_closed") == "on", filters=filters,
             )  # fmt: skip
     subs = [

@@ -42,12 +42,13 @@ from civicstat.cases.models import (
     StatusGroup,
     StatusMapping,
 )
+from civicstat.lib import params
+from civicstat.lib.params import ParamError
 from civicstat.lib.periods import month_split
-from civicstat.lib.timeparse import out_of_range
 
-
-class FilterError(ValueError):
-    """A filter value that names nothing or cannot be read; the message says what would work."""
+# A filter value that names nothing or cannot be read; the message says what would work. The one
+# error type of every request parameter's parser: views answer it with a 400.
+FilterError = ParamError
 
 
 @dataclass
@@ -389,26 +390,6 @@ _PARAMS = {
 PARAMETERS = tuple(_PARAMS)
 
 
-def _values(query: Mapping[str, Any], name: str) -> list[str]:
-    raw = query.getlist(name) if hasattr(query, "getlist") else [query.get(name)]
-    out: list[str] = []
-    for item in raw:
-        if item is None:
-            continue
-        out.extend(part.strip() for part in str(item).split(",") if part.strip())
-    return out
-
-
-def _date(name: str, text: str) -> date:
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise FilterError(f"{name}={text!r} is not a date; write it as YYYY-MM-DD") from None
-    if problem := out_of_range(name, text, day):
-        raise FilterError(problem)
-    return day
-
-
 def _known(name: str, given: list[str], known: set[str]) -> list[str]:
     unknown = [g for g in given if g not in known]
     if unknown:
@@ -420,36 +401,35 @@ def _known(name: str, given: list[str], known: set[str]) -> list[str]:
 def parse_filters(query: Mapping[str, Any]) -> CaseFilter:
     """A CaseFilter from request parameters, checking every value; raises FilterError."""
     f = CaseFilter()
-    if layers := _values(query, "layer"):
+    if layers := params.items(query, "layer"):
         f.layers = _known("layer", layers, set(Layer.objects.values_list("slug", flat=True)))
-    if services := _values(query, "service"):
+    if services := params.items(query, "service"):
         known = set(Service.objects.filter(private=False).values_list("code", flat=True))
         f.services = _known("service", services, known)
-    if groups := _values(query, "service_group"):
+    if groups := params.items(query, "service_group"):
         known = set(Service.objects.filter(private=False).values_list("group", flat=True))
         f.service_groups = _known("service group", groups, known)
-    if departments := _values(query, "department"):
+    if departments := params.items(query, "department"):
         known = set(Department.objects.values_list("slug", flat=True))
         f.departments = _known("department", departments, known)
-    if status := _values(query, "status"):
+    if status := params.items(query, "status"):
         if len(status) != 1 or status[0] not in ("open", "closed", "all"):
             raise FilterError("status must be open, closed or all")
         f.status_group = "" if status[0] == "all" else status[0]
-    f.statuses = _values(query, "local_status")
+    f.statuses = params.items(query, "local_status")
     for param in ("since", "until", "closed_since", "closed_until"):
-        if value := _values(query, param):
-            setattr(f, _PARAMS[param], _date(param, value[0]))
-    if days := _values(query, "days"):
-        if not days[0].isdigit() or not 0 < int(days[0]) <= 36600:
-            raise FilterError("days must be a whole number of days from 1 to 36600")
-        f.requested_from = timezone.localdate() - timedelta(days=int(days[0]) - 1)
+        if value := params.items(query, param):
+            setattr(f, _PARAMS[param], params.day(param, value[0]))
+    if days := params.items(query, "days"):
+        count = params.whole("days", days[0], low=1, high=36600)
+        f.requested_from = timezone.localdate() - timedelta(days=count - 1)
     if f.requested_from and f.requested_to and f.requested_from > f.requested_to:
         raise FilterError("since must not be after until")
-    if areas := _values(query, "area"):
+    if areas := params.items(query, "area"):
         f.areas = _parse_areas(areas)
-    if bbox := _values(query, "bbox"):
-        f.bbox = _parse_bbox(bbox)
-    f.text = " ".join(_values(query, "q"))[:200]
+    if bbox := params.items(query, "bbox"):
+        f.bbox = params.bbox("bbox", bbox)
+    f.text = " ".join(params.items(query, "q"))[:200]
     return f
 
 
@@ -460,7 +440,7 @@ def _parse_areas(given: list[str]) -> list[int]:
         kind, sep, slug = item.partition(":")
         if sep:
             area_id = Area.objects.filter(kind=kind, slug=slug).values_list("id", flat=True).first()
-        elif item.isdigit():
+        elif params.is_id(item):
             area_id = Area.objects.filter(id=int(item)).values_list("id", flat=True).first()
         else:
             area_id = None
@@ -469,16 +449,3 @@ def _parse_areas(given: list[str]) -> list[int]:
                               "council-district:district-3")  # fmt: skip
         ids.append(area_id)
     return ids
-
-
-def _parse_bbox(parts: list[str]) -> tuple[float, float, float, float]:
-    message = "bbox must be four numbers west,south,east,north (longitude, latitude)"
-    if len(parts) != 4:
-        raise FilterError(message)
-    try:
-        west, south, east, north = (float(p) for p in parts)
-    except ValueError:
-        raise FilterError(message) from None
-    if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
-        raise FilterError(message + ", with west <= east and south <= north")
-    return (west, south, east, north)

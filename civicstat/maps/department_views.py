@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 from civicstat.cases.models import Department
 from civicstat.cases.query import CaseFilter, FilterError
 from civicstat.cases.services import data_version
+from civicstat.lib import params
 from civicstat.maps import charts
 from civicstat.maps.departments import (
     AGE_BUCKETS,
@@ -33,10 +34,7 @@ PERIOD_LABELS = {
 
 
 def _period(request: HttpRequest) -> str:
-    period = request.GET.get("period") or "year"
-    if period not in PERIODS:
-        raise FilterError(f"period must be one of {', '.join(PERIODS)}")
-    return period
+    return params.choice("period", params.text(request.GET, "period") or "year", PERIODS)
 
 
 def _context(period: str, figures: list[Figures], label: str) -> dict[str, Any]:

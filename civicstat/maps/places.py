@@ -13,6 +13,7 @@ from django.db.models import Avg, Count, Min, QuerySet
 
 from civicstat.cases.models import Case
 from civicstat.cases.query import CaseFilter, cases
+from civicstat.lib import params
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def addresses_starting(text: str, *, limit: int = 8) -> list[Address]:
 
 def address_find(address_id: str) -> Address | None:
     """The address with this id; None when no public located case has it as its first."""
-    if not address_id.isdigit() or len(address_id) > 18:
+    if not params.is_id(address_id):
         return None
     name = _located().filter(id=int(address_id)).values_list("address", flat=True).first()
     if name is None:

@@ -21,6 +21,7 @@ from civicstat.cases.query import (
     cases,
     parse_filters,
 )
+from civicstat.lib import params
 from civicstat.maps import clusters
 from civicstat.maps.filters import (
     DAY_CHOICES,
@@ -139,20 +140,19 @@ def case_list(request: HttpRequest) -> HttpResponse:
         f = parse_filters(request.GET)
     except FilterError as error:
         return bad_request(request, error)
-    sort = request.GET.get("sort") or "-opened"
-    raw_page = request.GET.get("page") or "1"
-    if sort not in SORTS:
-        return bad_request(request, FilterError(f"sort must be one of {', '.join(SORTS)}"))
-    if not raw_page.isdigit() or not 1 <= int(raw_page) <= 100_000:
-        return bad_request(request, FilterError("page must be a whole number from 1"))
+    try:
+        sort = params.choice("sort", params.text(request.GET, "sort") or "-opened", SORTS)
+        page = params.integer(request.GET, "page", low=1, high=100_000, default=1)
+    except FilterError as error:
+        return bad_request(request, error)
     deepest = settings.MAP_LIST_MAX_PAGE
-    if int(raw_page) > deepest:
+    if page > deepest:
         # Reaching page N means reading and skipping every case before it, on every request.
         return bad_request(request, FilterError(
             f"the list goes {deepest:,} pages deep (the first {deepest * PAGE_SIZE:,} matching "
             "cases): narrow the filters (fewer days, one area or request type) or sort the other "
             "way to see the rest"))  # fmt: skip
-    page, count = int(raw_page), match_count(f)
+    count = match_count(f)
     pages = max(1, -(-count // PAGE_SIZE))
     query = filter_query(request.GET, drop=())
     return render(request, "maps/list.html", {
@@ -191,7 +191,7 @@ def map_view(request: HttpRequest) -> HttpResponse:
 @time_limited
 def places(request: HttpRequest) -> HttpResponse:
     """Places matching `q`: neighborhoods and districts by name, then addresses from the cases."""
-    text = " ".join(request.GET.get("q", "").split())[:100]
+    text = " ".join(params.text(request.GET, "q", free_text=True).split())[:100]
     if len(text) < 3:
         return JsonResponse({"error": "type at least 3 letters of an address or place"}, status=400)
     found: list[dict[str, Any]] = []

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
+from civicstat.lib.params import ParamError
 from civicstat.open311.formats import Open311Error, error_response
 from civicstat.open311.params import jurisdiction_check
 from civicstat.open311.posting import check_text
@@ -30,6 +31,8 @@ def open311(view: View) -> View:
             response = error_response(fmt, error.status, error.description)
             for name, value in error.headers.items():
                 response[name] = value
+        except ParamError as error:  # the site's parameter parser: a value that cannot be read
+            response = error_response(fmt, 400, str(error))
         response["Access-Control-Allow-Origin"] = "*"
         return response
 

@@ -1,4 +1,7 @@
-"""Reading GeoReport v2 parameters: an empty parameter counts as absent, bad ones say why."""
+"""Reading GeoReport v2 parameters: an empty parameter counts as absent, bad ones say why.
+
+Built on the site's one parser (`civicstat.lib.params`); its ParamError is answered, like
+Open311Error, with the spec's error list."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from civicstat.lib import params
 from civicstat.lib.timeparse import out_of_range
 from civicstat.open311.formats import Open311Error
 
@@ -19,8 +23,8 @@ MAX_REQUESTS = 1000
 
 
 def one(query: Mapping[str, Any], name: str) -> str:
-    value = query.get(name)
-    return str(value).strip() if value is not None else ""
+    # Free text: a description may hold line breaks; numbers and dates are read strictly below.
+    return params.text(query, name, free_text=True)
 
 
 def many(query: Mapping[str, Any], name: str) -> list[str]:
@@ -30,25 +34,21 @@ def many(query: Mapping[str, Any], name: str) -> list[str]:
 def when(name: str, text: str) -> datetime:
     """A W3C datetime; a date alone means its local midnight, no zone means the city's zone."""
     try:
+        if not text.isascii():  # parse_datetime's \d reads any script's digits
+            raise ValueError(text)
         value = parse_datetime(text)
         if value is None and (day := parse_date(text)) is not None:
             value = datetime(day.year, day.month, day.day)  # noqa: DTZ001 - made aware below
     except ValueError:
         value = None
     if value is None:
-        raise Open311Error(400, f"{name}={text!r} is not a date and time; write it as W3C "
+        raise Open311Error(400, f"{name}={text[:40]!r} is not a date and time; write it as W3C "
                                 "format, such as 2010-01-01T00:00:00Z")  # fmt: skip
     if problem := out_of_range(name, text, value.date()):
         raise Open311Error(400, problem)
     if timezone.is_naive(value):
         value = timezone.make_aware(value)
     return value
-
-
-def whole(name: str, text: str, *, low: int, high: int) -> int:
-    if not text.isdigit() or not low <= int(text) <= high:
-        raise Open311Error(400, f"{name} must be a whole number from {low} to {high}")
-    return int(text)
 
 
 def jurisdiction_check(query: Mapping[str, Any]) -> None:
@@ -109,24 +109,11 @@ def requests_query(query: Mapping[str, Any]) -> RequestsQuery:
     if len(statuses) == 1 and statuses <= {"open", "closed"}:
         q.status = statuses.pop()
     if bbox := many(query, "bbox"):
-        q.bbox = _bbox(bbox)
+        q.bbox = params.bbox("bbox", bbox)
     q.text = one(query, "q")[:200]
     q.agencies = many(query, "agency_responsible")
     if page := one(query, "page"):
-        q.page = whole("page", page, low=1, high=1_000_000)
+        q.page = params.whole("page", page, low=1, high=1_000_000)
     if size := one(query, "page_size"):
-        q.page_size = whole("page_size", size, low=1, high=MAX_REQUESTS)
+        q.page_size = params.whole("page_size", size, low=1, high=MAX_REQUESTS)
     return q
-
-
-def _bbox(parts: list[str]) -> tuple[float, float, float, float]:
-    message = "bbox must be four numbers: west,south,east,north (longitude, latitude)"
-    if len(parts) != 4:
-        raise Open311Error(400, message)
-    try:
-        west, south, east, north = (float(p) for p in parts)
-    except ValueError:
-        raise Open311Error(400, message) from None
-    if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
-        raise Open311Error(400, message + ", with west <= east and south <= north")
-    return (west, south, east, north)

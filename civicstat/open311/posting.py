@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from civicstat.cases.models import Case, Service, StatusGroup, StatusMapping
 from civicstat.cases.records import CaseRecord
+from civicstat.lib import params
 from civicstat.maps.places import address_find
 from civicstat.open311.documents import served_services
 from civicstat.open311.formats import Open311Error
@@ -26,8 +27,6 @@ from civicstat.open311.models import (
 from civicstat.open311.params import one, when
 
 MAX_DESCRIPTION = 4000
-# Characters XML 1.0 cannot carry: a request holding them could never be served back as XML.
-_XML_HOSTILE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]+)\](\[\])?$")
 _CONTACT = {"first_name": 100, "last_name": 100, "email": 254, "phone": 50, "device_id": 100,
             "account_id": 100}  # fmt: skip
@@ -61,11 +60,12 @@ def post_answer(*, kind: str, case: Case, token: RequestToken) -> dict[str, Any]
 
 
 def check_text(query: Mapping[str, Any]) -> None:
+    """Every name and value free of control characters (values may hold tabs and line breaks)."""
     for name in query:
-        values = query.getlist(name) if hasattr(query, "getlist") else [query[name]]
-        if _XML_HOSTILE.search(name) or any(_XML_HOSTILE.search(str(v)) for v in values):
-            raise Open311Error(400, f"{name[:40]!r} holds control characters that are not "
-                                    "allowed; send plain UTF-8 text")  # fmt: skip
+        params.plain("a parameter's name", name)
+        found = query.getlist(name) if hasattr(query, "getlist") else [query[name]]
+        for value in found:
+            params.plain(name, str(value), free_text=True)
 
 
 def _location(query: Mapping[str, Any]) -> tuple[float | None, float | None, str]:
@@ -80,12 +80,10 @@ def _location(query: Mapping[str, Any]) -> tuple[float | None, float | None, str
                                     "id with /map/places.json?q=, or send lat and long or "
                                     "address_string")  # fmt: skip
     if lat or lon:
-        try:
-            lat_f, lon_f = float(lat), float(lon)
-        except ValueError:
-            raise Open311Error(400, "lat and long must both be decimal degrees (WGS 84)") from None
-        if not (-90 <= lat_f <= 90 and -180 <= lon_f <= 180):
-            raise Open311Error(400, "lat must be within -90..90 and long within -180..180")
+        if not (lat and lon):
+            raise Open311Error(400, "lat and long must both be decimal degrees (WGS 84)")
+        lat_f = params.decimal("lat", lat, low=-90, high=90)
+        lon_f = params.decimal("long", lon, low=-180, high=180)
         return lat_f, lon_f, address or (known.name if known else "")
     if known is not None:
         return known.lat, known.lon, address or known.name
@@ -132,10 +130,8 @@ def _attribute_value(a: ServiceAttribute, values: list[str]) -> Any:
         raise Open311Error(400, f"attribute[{a.code}] takes one value")
     value = values[0][:MAX_DESCRIPTION]
     if a.datatype == Datatype.NUMBER:
-        try:
-            return float(value)
-        except ValueError:
-            raise Open311Error(400, f"attribute[{a.code}] must be a number") from None
+        # Finite only: a JSON document cannot hold NaN or Infinity, and PostgreSQL refuses it.
+        return params.decimal(f"attribute[{a.code}]", value, low=-1e12, high=1e12)
     if a.datatype == Datatype.DATETIME:
         return when(f"attribute[{a.code}]", value).isoformat()
     return value
