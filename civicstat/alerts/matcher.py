@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from civicstat.alerts.matching import Floats, Ints, NewCase, RadiusIndex
+from civicstat.alerts.matching import SHARED_BIT, Floats, Ints, NewCase, RadiusIndex, layer_bit
 from civicstat.alerts.models import (
     IndexVersion,
     MatcherCursor,
@@ -107,6 +107,7 @@ def load_index(version: int = 0, *, changed_since: datetime | None = None) -> Ra
     sql, params = rows.values_list(*columns).query.sql_with_params()
     ids, lats, lons, radii, masks, closed, cells = [], [], [], [], [], [], []
     filters: dict[int, tuple[set[str], set[str]]] = {}
+    layer_filters: dict[int, set[int]] = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         while chunk := cursor.fetchmany(20_000):
@@ -117,16 +118,19 @@ def load_index(version: int = 0, *, changed_since: datetime | None = None) -> Ra
                 lons.append(lon if lon is not None else math.nan)
                 radii.append(float(radius or 0))
                 closed.append(bool(include))
+                wanted = {layer_ids[slug] for slug in _listed(layers) if slug in layer_ids}
                 mask = 0
-                for slug in _listed(layers):
-                    if slug in layer_ids:
-                        mask |= 1 << layer_ids[slug]
+                for layer_id in wanted:
+                    mask |= layer_bit(layer_id)
                 masks.append(mask)
+                if mask & layer_bit(SHARED_BIT):
+                    layer_filters[sub_id] = wanted
                 if (services and services != "[]") or (groups and groups != "[]"):
                     filters[sub_id] = (set(_listed(services)), set(_listed(groups)))
     return RadiusIndex(
         ids=ids, lats=lats, lons=lons, radii=radii, layer_masks=masks,
         include_closed=closed, service_filters=filters, cells=cells, version=version,
+        layer_filters=layer_filters,
     )  # fmt: skip
 
 

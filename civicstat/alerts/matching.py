@@ -26,6 +26,17 @@ import numpy.typing as npt
 
 from civicstat.lib.geo import EARTH_RADIUS_M, haversine_m
 
+# Layer filters are int64 bit masks, one bit per layer id. Ids from SHARED_BIT up (a city with many
+# layers, or a database whose ids have climbed) share that last bit; subscriptions that want such
+# a layer are checked exactly after the mask test (`RadiusIndex.layer_filters`).
+SHARED_BIT = 62
+
+
+def layer_bit(layer_id: int) -> int:
+    """The bit of `layer_id` in a layer mask."""
+    return 1 << min(layer_id, SHARED_BIT)
+
+
 FINEST, COARSEST = 10, 4
 _SQRT3 = math.sqrt(3)
 Ints = npt.NDArray[np.int64]
@@ -142,11 +153,15 @@ class RadiusIndex:
         service_filters: dict[int, tuple[set[str], set[str]]],
         cells: Sequence[int] | None = None,
         version: int = 0,
+        layer_filters: dict[int, set[int]] | None = None,
     ) -> None:
-        """`layer_masks`: bit (1 << layer id) per wanted layer, 0 for every layer.
+        """`layer_masks`: `layer_bit(layer id)` per wanted layer, 0 for every layer.
         `service_filters`: subscription id → (service codes, service groups) for the few that
-        filter by request type. `cells`: each centre's cell at `resolution_for(radius)`."""
+        filter by request type. `layer_filters`: subscription id → wanted layer ids, for those
+        that want a layer on the shared bit. `cells`: each centre's cell at
+        `resolution_for(radius)`."""
         self.version = version
+        self.layer_filters = layer_filters or {}
         self.ids = np.asarray(ids, dtype=np.int64)
         self.lats = np.asarray(lats, dtype=np.float64)
         self.lons = np.asarray(lons, dtype=np.float64)
@@ -199,6 +214,12 @@ class RadiusIndex:
             return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64))
         parts = zip(*found, strict=True)
         subs, cases, distances = (np.concatenate(p) for p in parts)
+        if self.layer_filters:
+            keep = np.ones(len(subs), dtype=bool)
+            layer_of = {c.case_id: c.layer_id for c in new}
+            for p in np.flatnonzero(np.isin(subs, list(self.layer_filters))).tolist():
+                keep[p] = layer_of[int(cases[p])] in self.layer_filters[int(subs[p])]
+            subs, cases, distances = subs[keep], cases[keep], distances[keep]
         if self.service_filters:
             keep = np.ones(len(subs), dtype=bool)
             by_id = {c.case_id: c for c in new}
@@ -221,7 +242,7 @@ class _Cases:
         self.lats = np.array([c.lat for c in new], dtype=np.float64)
         self.lons = np.array([c.lon for c in new], dtype=np.float64)
         self.cos_lats = np.cos(np.radians(self.lats))
-        self.layer_bits = np.array([1 << c.layer_id for c in new], dtype=np.int64)
+        self.layer_bits = np.array([layer_bit(c.layer_id) for c in new], dtype=np.int64)
         self.closed = np.array([c.closed for c in new], dtype=bool)
 
 

@@ -177,3 +177,36 @@ def test_a_re_enabled_address_is_matched_again_without_a_reload(fresh_worker_ind
     subscriber_enable(subscriber=sub.subscriber)
     index = matcher.radius_index()
     assert _matched(index, *here) == {sub.id}
+
+
+@pytest.mark.django_db
+def test_layers_with_ids_past_the_mask_width_are_told_apart():
+    """Layer ids keep climbing (PostgreSQL never reuses one): a watch on layer 70 hears of layer
+    70's cases, not of layer 80's, though both share the mask's last bit; a watch on a small id
+    is unaffected."""
+    from civicstat.cases.models import Layer
+
+    small = Layer.objects.create(id=5, slug="small", name="Small", noun="case")
+    seventy = Layer.objects.create(id=70, slug="seventy", name="Seventy", noun="case")
+    eighty = Layer.objects.create(id=80, slug="eighty", name="Eighty", noun="case")
+    here = (39.1, -94.5)
+    watches = {}
+    for layer in (small, seventy, eighty):
+        sub = subscription_create(
+            email=f"{layer.slug}@example.com", kind=SubscriptionKind.RADIUS,
+            lat=here[0], lon=here[1], radius_m=500, layers=[layer.slug],
+        )  # fmt: skip
+        subscription_confirm(subscription=sub)
+        watches[layer.id] = sub.id
+    index = matcher.load_index()
+    new = [
+        NewCase(case_id=layer.id, lat=here[0], lon=here[1], layer_id=layer.id, service_code="",
+                service_group="", closed=False)
+        for layer in (small, seventy, eighty)
+    ]  # fmt: skip
+    sub_ids, case_ids, _ = index.match(new)
+    assert set(zip(sub_ids.tolist(), case_ids.tolist(), strict=True)) == {
+        (watches[5], 5),
+        (watches[70], 70),
+        (watches[80], 80),
+    }
