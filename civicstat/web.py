@@ -11,15 +11,23 @@ from __future__ import annotations
 
 import hashlib
 import re
+import struct
+import zlib
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
+from django.middleware import csrf
+from django.middleware.csp import get_nonce
+from django.middleware.csrf import get_token
 from django.shortcuts import render
-from django.utils.cache import patch_vary_headers
+from django.utils import timezone
+from django.utils.cache import get_conditional_response, patch_vary_headers
+from django.utils.crypto import constant_time_compare
+from django.utils.http import quote_etag
 from django.utils.text import compress_string
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import condition
@@ -31,16 +39,19 @@ View = Callable[..., HttpResponse]
 
 
 def data_etag(request: HttpRequest, *args: object, **kwargs: object) -> str:
-    """The ETag of a public response: the data version and the whole URL, query string included.
+    """The ETag of a public response: the data version, the city's date and the whole URL.
 
     The URL is hashed: a raw one may hold commas (`bbox=-95,38,-94,40`), and Django splits an
-    If-None-Match header at commas, so such an ETag would never match. Read once per request:
-    the ETag check and the response cache both ask for it.
+    If-None-Match header at commas, so such an ETag would never match. It includes the scheme and
+    host, as some pages write absolute links. The date is there because pages count days (days
+    open, "last 30 days"): an answer lasts until the data changes or midnight, whichever is first.
+    Read once per request: the ETag check and the response cache both ask for it.
     """
     etag: str | None = getattr(request, "_data_etag", None)
     if etag is None:
-        path = hashlib.blake2b(request.get_full_path().encode(), digest_size=12).hexdigest()
-        etag = f"v{data_version()}-{path}"
+        url = f"{request.scheme}://{request.get_host()}{request.get_full_path()}"
+        digest = hashlib.blake2b(url.encode(), digest_size=12).hexdigest()
+        etag = f"v{data_version()}-{timezone.localdate():%Y%m%d}-{digest}"
         request._data_etag = etag  # type: ignore[attr-defined]
     return etag
 
@@ -51,60 +62,236 @@ def public_etag(view: View) -> View:
 
 
 def cached_by_data_version(view: View) -> View:
-    """Serve a repeat of a public GET from the `responses` cache until the data changes.
+    """Serve a public GET from the `responses` cache until the data changes, with its ETag (304).
 
-    The key is the ETag (data version + URL), so an import or sync makes every entry stale at
-    once, with nothing to invalidate. Only complete 200 answers are kept, with their content
-    type; the view must not vary its answer by anything but the URL (no cookies, no user).
+    The key is the ETag (data version, date, URL), so an import, a sync or a staff edit makes
+    every entry stale at once, with nothing to invalidate. Only complete 200 answers that are the
+    same for every visitor are kept: one rendered while the view read the session (a signed-in
+    user, messages), for a request carrying a session cookie, or that sets a cookie, varies by a
+    header or says `Cache-Control: private` is served as it is, uncached and without an ETag.
+    Staff-only content therefore never enters the cache; a view that shows signed-in staff more
+    than the public must not use this decorator.
+
+    Two things in a page belong to one response and are put back fresh into each answer served
+    from an entry: the CSP nonce (a new one in the body and in the header, when the page used
+    one) and the visitor's own CSRF token in forms (`get_token`, so the CSRF middleware sets the
+    visitor's cookie as for a page rendered for them). A hit goes through the same middleware and
+    outer decorators as a miss, so it carries the same security and framing headers.
 
     Each entry keeps a gzipped copy too, made once when it is stored, for the clients that accept
     it (browsers, httpx, requests…): a page of 1,000 Open311 requests is 486 kB as JSON and 30 kB
-    gzipped, and sending it was most of what a cached answer cost.
+    gzipped, and sending it was most of what a cached answer cost. The per-response values go
+    into the gzipped copy as stored deflate blocks between pre-compressed parts.
     """
 
     @wraps(view)
     def cached(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         limit = settings.RESPONSE_CACHE_MAX_BYTES
-        if request.method not in ("GET", "HEAD") or not limit:
+        if request.method not in ("GET", "HEAD"):
             return view(request, *args, **kwargs)
-        key = data_etag(request)
-        hit = caches["responses"].get(key, version=_ENTRY_FORMAT)
-        if hit is None:
-            response = view(request, *args, **kwargs)
-            if (
-                response.status_code != 200
-                or response.streaming
-                or len(response.content) > limit
-                or response.has_header("Content-Encoding")
-            ):
+        if not limit:  # the cache is off: answers as `public_etag` gives them
+            return public_etag(view)(request, *args, **kwargs)
+        etag = data_etag(request)
+        key = _cache_key(etag)
+        entry: _Entry | None = caches["responses"].get(key, version=_ENTRY_FORMAT)
+        # An ETag was only ever given for an answer without a nonce: a match may be a 304 even
+        # before anything is rendered.
+        if entry is None or not entry.nonce:
+            not_modified = get_conditional_response(request, etag=quote_etag(etag))
+            if not_modified is not None:
+                weak = "W/" in request.headers.get("If-None-Match", "")
+                not_modified["ETag"] = f'{"W/" if weak else ""}"{etag}"'
+                return not_modified
+        if entry is None:
+            response, entry = _render(view, request, *args, **kwargs)
+            if entry is None:
                 return response
-            content = response.content
-            packed = compress_string(content) if len(content) >= _GZIP_MIN_BYTES else None
-            hit = (content, response["Content-Type"], packed)
-            caches["responses"].set(key, hit, None, version=_ENTRY_FORMAT)
-        return _from_cache(request, *hit)
+            if entry.size > limit:
+                if len(entry.parts) == 1:  # too big to keep, the same for all: as `public_etag`
+                    response["ETag"] = quote_etag(etag)
+                    return response
+            else:
+                if entry.size >= _GZIP_MIN_BYTES:
+                    entry = entry._replace(packed=_deflate_parts(entry.parts))
+                caches["responses"].set(key, entry, None, version=_ENTRY_FORMAT)
+        return _from_cache(request, entry, etag)
 
     return cached
 
 
-# Entries are (content, content type, gzipped content or None); a shared cache (Redis) may still
-# hold entries of another shape from an older release, under another version.
-_ENTRY_FORMAT = 2
+# Entries are `_Entry` tuples; a shared cache (Redis) may still hold entries of another shape
+# from an older release, under another version.
+_ENTRY_FORMAT = 3
 _GZIP_MIN_BYTES = 1024  # below this, gzip's header and the client's work outweigh the saving
 _ACCEPTS_GZIP = re.compile(r"\bgzip\b")
+# Slots in a stored body, filled per response.
+_NONCE, _CSRF = 0, 1
+# A CSRF token as `get_token` writes it: 64 letters and digits, masked from the cookie's secret.
+_TOKEN = re.compile(rb"(?<![A-Za-z0-9])[A-Za-z0-9]{64}(?![A-Za-z0-9])")
+# Response attributes the middleware reads to build headers (CSP, X-Frame-Options), set by
+# decorators such as `embeddable`: kept with the entry so a hit is framed as the miss was.
+_ATTRIBUTES = ("_csp_config", "_csp_ro_config", "xframe_options_exempt")
+# Headers the serving side writes itself.
+_OWN_HEADERS = {"content-length", "content-encoding", "etag", "vary", "set-cookie"}
+_UNCACHEABLE = re.compile(r"\b(private|no-store|no-cache)\b", re.IGNORECASE)
+
+type Part = bytes | int
 
 
-def _from_cache(
-    request: HttpRequest, content: bytes, content_type: str, packed: bytes | None
-) -> HttpResponse:
-    if packed is not None and _ACCEPTS_GZIP.search(request.headers.get("Accept-Encoding", "")):
-        response = HttpResponse(packed, content_type=content_type)
-        response["Content-Encoding"] = "gzip"
-        # Another encoding of the same answer: a weak ETag, as Django's GZipMiddleware gives
-        # (If-None-Match compares weakly for GET, so a repeat still gets its 304).
-        response["ETag"] = f'W/"{data_etag(request)}"'
+class _Entry(NamedTuple):
+    """A stored answer: the body as parts (bytes, and slot numbers for the nonce and the CSRF
+    token), its raw-deflate parts for gzip (None below the gzip threshold), the view's headers and
+    response attributes."""
+
+    parts: tuple[Part, ...]
+    packed: tuple[Part, ...] | None
+    size: int
+    headers: tuple[tuple[str, str], ...]
+    attributes: tuple[tuple[str, Any], ...]
+    nonce: bool
+    csrf: bool
+
+
+def _cache_key(etag: str) -> str:
+    return f"page:{etag}"
+
+
+def _render(
+    view: View, request: HttpRequest, *args: Any, **kwargs: Any
+) -> tuple[HttpResponse, _Entry | None]:
+    """Run the view, watching what it read of the visitor; the entry (not yet gzipped), or None
+    when the answer cannot be shared."""
+    meta = request.META
+    session = getattr(request, "session", None)
+    storage = getattr(request, "_messages", None)
+    # Flags set before the view are kept; only what the view itself does is looked at.
+    csrf_before = meta.get("CSRF_COOKIE_NEEDS_UPDATE", False)
+    session_before = getattr(session, "accessed", False)
+    meta["CSRF_COOKIE_NEEDS_UPDATE"] = False
+    if session is not None:
+        session.accessed = False
+    try:
+        response = view(request, *args, **kwargs)
+    finally:
+        csrf_used = bool(meta.get("CSRF_COOKIE_NEEDS_UPDATE"))
+        meta["CSRF_COOKIE_NEEDS_UPDATE"] = csrf_before or csrf_used
+        session_read = bool(getattr(session, "accessed", False))
+        if session is not None:
+            session.accessed = session_before or session_read
+    vary = {v.strip().lower() for v in response.get("Vary", "").split(",") if v.strip()}
+    if (
+        response.status_code != 200
+        or response.streaming
+        or response.has_header("Content-Encoding")
+        or response.cookies
+        or session_read
+        or getattr(storage, "used", False)
+        or settings.SESSION_COOKIE_NAME in request.COOKIES
+        or vary - {"accept-encoding"}
+        or _UNCACHEABLE.search(response.get("Cache-Control", ""))
+    ):
+        return response, None
+    content = response.content
+    markers: dict[bytes, int] = {}
+    nonce = get_nonce(request)
+    if nonce:  # evaluated: the page (or its header) uses it
+        markers[str(nonce).encode()] = _NONCE
+    if csrf_used:
+        secret = meta.get("CSRF_COOKIE", "")
+        for token in set(_TOKEN.findall(content)):
+            # Private, but Django's only statement of how a masked token maps to its secret.
+            unmasked = csrf._unmask_cipher_token(token.decode())  # type: ignore[attr-defined]
+            if constant_time_compare(unmasked, secret):
+                markers[token] = _CSRF
+        if _CSRF not in markers.values():
+            return response, None  # the token went somewhere this cannot follow
+    parts = _split(content, markers)
+    headers = tuple(
+        (name, value) for name, value in response.items() if name.lower() not in _OWN_HEADERS
+    )
+    sentinel = object()
+    attributes = tuple(
+        (name, value)
+        for name in _ATTRIBUTES
+        if (value := getattr(response, name, sentinel)) is not sentinel
+    )
+    entry = _Entry(parts, None, len(content), headers, attributes, bool(nonce), csrf_used)
+    return response, entry
+
+
+def _split(content: bytes, markers: dict[bytes, int]) -> tuple[Part, ...]:
+    if not markers:
+        return (content,)
+    pattern = re.compile(b"|".join(re.escape(m) for m in sorted(markers, key=len, reverse=True)))
+    parts: list[Part] = []
+    at = 0
+    for found in pattern.finditer(content):
+        parts += [content[at : found.start()], markers[found.group()]]
+        at = found.end()
+    parts.append(content[at:])
+    return tuple(parts)
+
+
+def _deflate_parts(parts: tuple[Part, ...]) -> tuple[Part, ...]:
+    """A whole gzip file for a body without slots; otherwise raw deflate for each run of bytes,
+    fully flushed (byte-aligned, no back-reference across a slot), and the slots, for
+    `_gzip_join` to fill with stored blocks."""
+    if len(parts) == 1:
+        return (compress_string(cast(bytes, parts[0])),)
+    deflate = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    packed: list[Part] = [
+        part if isinstance(part, int) else deflate.compress(part) + deflate.flush(zlib.Z_FULL_FLUSH)
+        for part in parts
+    ]
+    packed.append(deflate.flush())
+    return tuple(packed)
+
+
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, no name, no time, unknown OS
+
+
+def _gzip_join(packed: tuple[Part, ...], values: dict[int, bytes], body: list[bytes]) -> bytes:
+    out = [_GZIP_HEADER]
+    for part in packed:
+        if isinstance(part, int):
+            value = values[part]
+            # A stored (uncompressed) block, not the last: header byte, LEN, NLEN, the bytes.
+            out.append(b"\x00" + struct.pack("<HH", len(value), len(value) ^ 0xFFFF) + value)
+        else:
+            out.append(part)
+    crc, size = 0, 0
+    for chunk in body:
+        crc, size = zlib.crc32(chunk, crc), size + len(chunk)
+    out.append(struct.pack("<II", crc, size & 0xFFFFFFFF))
+    return b"".join(out)
+
+
+def _from_cache(request: HttpRequest, entry: _Entry, etag: str) -> HttpResponse:
+    values: dict[int, bytes] = {}
+    if entry.nonce:
+        values[_NONCE] = str(get_nonce(request)).encode()  # the middleware puts it in the header
+    if entry.csrf:
+        values[_CSRF] = get_token(request).encode()  # and sets the visitor's cookie
+    body = [values[p] if isinstance(p, int) else p for p in entry.parts]
+    gzip = entry.packed is not None and bool(
+        _ACCEPTS_GZIP.search(request.headers.get("Accept-Encoding", ""))
+    )
+    if not gzip:
+        content = body[0] if len(body) == 1 else b"".join(body)
+    elif len(entry.packed) == 1:  # type: ignore[arg-type]
+        content = cast(bytes, entry.packed[0])  # type: ignore[index]
     else:
-        response = HttpResponse(content, content_type=content_type)
+        content = _gzip_join(entry.packed, values, body)  # type: ignore[arg-type]
+    response = HttpResponse(content, headers=dict(entry.headers))
+    for name, value in entry.attributes:
+        setattr(response, name, value)
+    if gzip:
+        response["Content-Encoding"] = "gzip"
+    if not entry.nonce:
+        # Another encoding of the same answer, or an answer with the visitor's own token in it,
+        # is weakly the same (If-None-Match compares weakly for GET, so a repeat gets its 304).
+        weak = gzip or entry.csrf
+        response["ETag"] = f'{"W/" if weak else ""}"{etag}"'
     patch_vary_headers(response, ("Accept-Encoding",))
     return response
 

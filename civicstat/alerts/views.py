@@ -23,7 +23,7 @@ from civicstat.alerts.models import Frequency, Subscriber, Subscription, Subscri
 from civicstat.alerts.tasks import deliver_alerts
 from civicstat.cases.query import CaseFilter, cases
 from civicstat.maps.views import with_tiles
-from civicstat.web import View
+from civicstat.web import View, cached_by_data_version
 
 
 def _ip_rate(group: str, request: HttpRequest) -> str:
@@ -54,6 +54,7 @@ def pick_config() -> dict[str, Any]:
 @require_http_methods(["GET", "POST"])
 @with_tiles
 @_limited
+@cached_by_data_version  # the form, for GET: the visitor's CSRF token is put in per answer
 def alerts(request: HttpRequest) -> HttpResponse:
     """Watch a place (address or coordinates and a radius) or an area."""
     form = WatchForm(request.POST or None, initial=query_initial(request.GET))

@@ -24,7 +24,7 @@ from civicstat.maps.departments import (
     window_for,
 )
 from civicstat.maps.views import bad_request
-from civicstat.web import public_etag
+from civicstat.web import cached_by_data_version
 
 PERIOD_LABELS = {
     "week": "Last 7 days", "month": "Last 30 days", "quarter": "Last 91 days",
@@ -52,7 +52,7 @@ def _context(period: str, figures: list[Figures], label: str) -> dict[str, Any]:
 
 
 @require_GET
-@public_etag
+@cached_by_data_version
 def departments(request: HttpRequest) -> HttpResponse:
     try:
         period = _period(request)
@@ -71,7 +71,7 @@ def departments(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@public_etag
+@cached_by_data_version
 def department_detail(request: HttpRequest, slug: str) -> HttpResponse:
     department = get_object_or_404(Department, slug=slug)
     try:

@@ -32,7 +32,7 @@ from civicstat.maps.filters import (
     selected,
 )
 from civicstat.maps.places import addresses_starting
-from civicstat.web import embeddable, public_etag
+from civicstat.web import cached_by_data_version, embeddable
 
 PAGE_SIZE = 50
 View = Callable[..., HttpResponse]
@@ -94,7 +94,7 @@ def _page_of(f: CaseFilter, sort: str, page: int) -> list[Case]:
 
 @require_GET
 @with_tiles
-@public_etag
+@cached_by_data_version
 def map_page(request: HttpRequest) -> HttpResponse:
     try:
         f = parse_filters(request.GET)
@@ -114,7 +114,7 @@ def map_page(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@public_etag
+@cached_by_data_version
 def case_list(request: HttpRequest) -> HttpResponse:
     try:
         f = parse_filters(request.GET)
@@ -140,7 +140,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@public_etag
+@cached_by_data_version
 def map_view(request: HttpRequest) -> HttpResponse:
     """Clusters or points for one viewport: `?bbox=west,south,east,north` plus any filters."""
     try:
@@ -157,7 +157,7 @@ def map_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@public_etag
+@cached_by_data_version
 def places(request: HttpRequest) -> HttpResponse:
     """Places matching `q`: neighborhoods and districts by name, then addresses from the cases."""
     text = " ".join(request.GET.get("q", "").split())[:100]
@@ -176,7 +176,7 @@ def places(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@public_etag
+@cached_by_data_version
 def areas_geojson(request: HttpRequest) -> HttpResponse:
     """Council district outlines: the base layer when no tile server is configured."""
     features = [
@@ -188,7 +188,7 @@ def areas_geojson(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @with_tiles
-@public_etag
+@cached_by_data_version
 def embed_new(request: HttpRequest) -> HttpResponse:
     """The embed builder: pick filters, see the live preview, copy the snippet."""
     try:
@@ -208,7 +208,7 @@ def embed_new(request: HttpRequest) -> HttpResponse:
 @require_GET
 @with_tiles
 @embeddable
-@public_etag
+@cached_by_data_version
 def embed_map(request: HttpRequest) -> HttpResponse:
     """The framed map: map, optional list, legend, and a link to the full map on the city site."""
     try:

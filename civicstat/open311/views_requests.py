@@ -19,7 +19,7 @@ from civicstat.open311.formats import Open311Error, respond
 from civicstat.open311.params import requests_query
 from civicstat.open311.posting import post_answer, read_post
 from civicstat.open311.services import api_key_check, request_post
-from civicstat.web import cached_by_data_version, public_etag
+from civicstat.web import cached_by_data_version
 
 
 @csrf_exempt
@@ -34,7 +34,6 @@ def requests(request: HttpRequest, fmt: str) -> HttpResponse:
     return response
 
 
-@public_etag
 @cached_by_data_version
 def _list(request: HttpRequest, fmt: str) -> HttpResponse:
     q = requests_query(request.GET)
@@ -74,7 +73,6 @@ def _list(request: HttpRequest, fmt: str) -> HttpResponse:
 
 
 @require_GET
-@public_etag
 @open311
 @cached_by_data_version
 def request_detail(request: HttpRequest, fmt: str, request_id: str) -> HttpResponse:

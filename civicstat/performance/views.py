@@ -25,7 +25,7 @@ from civicstat.performance.summaries import (
     summarise,
     timeline_spec,
 )
-from civicstat.web import embeddable, public_etag
+from civicstat.web import cached_by_data_version, embeddable
 
 CSV_COLUMNS = ("period", "start", "end", "value", "target", "status", "score", "numerator",
                "denominator", "computed_at")  # fmt: skip
@@ -44,7 +44,7 @@ def _grouped(measures: list[MeasureSummary], key: str) -> dict[int, GroupSummary
 
 
 @require_GET
-@public_etag
+@cached_by_data_version
 def index(request: HttpRequest) -> HttpResponse:
     by_area = _grouped(summarise(_published()), "area")
     areas = [(a, by_area.get(a.id, GroupSummary())) for a in PriorityArea.objects.all()]
@@ -52,7 +52,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@public_etag
+@cached_by_data_version
 def area_detail(request: HttpRequest, area: str) -> HttpResponse:
     priority_area = get_object_or_404(PriorityArea, slug=area)
     by_goal = _grouped(summarise(_published().filter(goal__area=priority_area)), "goal")
@@ -63,7 +63,7 @@ def area_detail(request: HttpRequest, area: str) -> HttpResponse:
 
 
 @require_GET
-@public_etag
+@cached_by_data_version
 def goal_detail(request: HttpRequest, area: str, goal: str) -> HttpResponse:
     the_goal = get_object_or_404(Goal.objects.select_related("area"), area__slug=area, slug=goal)
     group = GroupSummary(summarise(_published().filter(goal=the_goal)))
@@ -78,7 +78,7 @@ def _summary(slug: str) -> MeasureSummary:
 
 
 @require_GET
-@public_etag
+@cached_by_data_version
 def measure_detail(request: HttpRequest, slug: str) -> HttpResponse:
     s = _summary(slug)
     return render(request, "performance/measure.html", {
@@ -90,7 +90,7 @@ def measure_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
-@public_etag
+@cached_by_data_version
 def measure_csv(request: HttpRequest, slug: str) -> HttpResponse:
     s = _summary(slug)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
@@ -102,21 +102,21 @@ def measure_csv(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
-@public_etag
+@cached_by_data_version
 def measure_json(request: HttpRequest, slug: str) -> JsonResponse:
     s = _summary(slug)
     return JsonResponse({"definition": measure_definition(s.measure), "values": s.rows()})
 
 
 @require_GET
-@public_etag
+@cached_by_data_version
 def definitions_json(request: HttpRequest) -> JsonResponse:
     """Every published measure's definition, by priority area and goal (the YAML format)."""
     return JsonResponse(definitions_export(published_only=True))
 
 
 @require_GET
-@public_etag
+@cached_by_data_version
 def measure_yaml(request: HttpRequest, slug: str) -> HttpResponse:
     s = _summary(slug)
     text = yaml.safe_dump(measure_definition(s.measure), sort_keys=False, allow_unicode=True)
@@ -128,7 +128,7 @@ def measure_yaml(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 @embeddable
 @cache_control(public=True, max_age=300)
-@public_etag
+@cached_by_data_version
 def embed_card(request: HttpRequest, slug: str) -> HttpResponse:
     s = _summary(slug)
     return render(request, "performance/embed_card.html",
@@ -138,7 +138,7 @@ def embed_card(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 @embeddable
 @cache_control(public=True, max_age=300)
-@public_etag
+@cached_by_data_version
 def embed_chart(request: HttpRequest, slug: str) -> HttpResponse:
     s = _summary(slug)
     return render(request, "performance/embed_chart.html",
