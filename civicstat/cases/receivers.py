@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models.signals import post_save, pre_save
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
-from civicstat.cases.models import Service
+from civicstat.cases.models import Area, Department, Layer, Service, StatusMapping
 from civicstat.cases.rollups import public_rollups_rebuild
 from civicstat.cases.signals import service_privacy_changed
 
@@ -40,3 +40,21 @@ def _privacy_after(sender: type[Service], instance: Service, created: bool, **kw
     service_privacy_changed.send(sender=Service, service=instance)
     # Anything computed from public cases may have moved: refresh all of it.
     data_version_bump(None)
+
+
+# Names, labels and outlines the public pages show: an edit (in the admin or anywhere) moves the
+# data version, so no cached page keeps the old one.
+@receiver(post_save, sender=Layer, dispatch_uid="cases-pages-layer")
+@receiver(post_save, sender=Department, dispatch_uid="cases-pages-department")
+@receiver(post_save, sender=Service, dispatch_uid="cases-pages-service")
+@receiver(post_save, sender=StatusMapping, dispatch_uid="cases-pages-status")
+@receiver(post_save, sender=Area, dispatch_uid="cases-pages-area")
+@receiver(post_delete, sender=Layer, dispatch_uid="cases-pages-layer-gone")
+@receiver(post_delete, sender=Department, dispatch_uid="cases-pages-department-gone")
+@receiver(post_delete, sender=Service, dispatch_uid="cases-pages-service-gone")
+@receiver(post_delete, sender=StatusMapping, dispatch_uid="cases-pages-status-gone")
+@receiver(post_delete, sender=Area, dispatch_uid="cases-pages-area-gone")
+def _pages_stale(sender: Any, **kwargs: Any) -> None:
+    from civicstat.cases.services import data_version_touch
+
+    data_version_touch()
