@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import struct
-import zlib
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, NamedTuple, cast
@@ -34,6 +32,7 @@ from django.views.decorators.http import condition
 
 from civicstat.cases.services import data_version
 from civicstat.lib.clientip import client_address
+from civicstat.lib.gzipslots import Packed, Part, gzip_join, gzip_parts
 
 View = Callable[..., HttpResponse]
 
@@ -112,7 +111,7 @@ def cached_by_data_version(view: View) -> View:
                     return response
             else:
                 if entry.size >= _GZIP_MIN_BYTES:
-                    entry = entry._replace(packed=_deflate_parts(entry.parts))
+                    entry = entry._replace(packed=_gzipped(entry.parts))
                 caches["responses"].set(key, entry, None, version=_ENTRY_FORMAT)
         return _from_cache(request, entry, etag)
 
@@ -135,8 +134,6 @@ _ATTRIBUTES = ("_csp_config", "_csp_ro_config", "xframe_options_exempt")
 _OWN_HEADERS = {"content-length", "content-encoding", "etag", "vary", "set-cookie"}
 _UNCACHEABLE = re.compile(r"\b(private|no-store|no-cache)\b", re.IGNORECASE)
 
-type Part = bytes | int
-
 
 class _Entry(NamedTuple):
     """A stored answer: the body as parts (bytes, and slot numbers for the nonce and the CSRF
@@ -144,7 +141,7 @@ class _Entry(NamedTuple):
     response attributes."""
 
     parts: tuple[Part, ...]
-    packed: tuple[Part, ...] | None
+    packed: bytes | Packed | None
     size: int
     headers: tuple[tuple[str, str], ...]
     attributes: tuple[tuple[str, Any], ...]
@@ -232,38 +229,9 @@ def _split(content: bytes, markers: dict[bytes, int]) -> tuple[Part, ...]:
     return tuple(parts)
 
 
-def _deflate_parts(parts: tuple[Part, ...]) -> tuple[Part, ...]:
-    """A whole gzip file for a body without slots; otherwise raw deflate for each run of bytes,
-    fully flushed (byte-aligned, no back-reference across a slot), and the slots, for
-    `_gzip_join` to fill with stored blocks."""
-    if len(parts) == 1:
-        return (compress_string(cast(bytes, parts[0])),)
-    deflate = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
-    packed: list[Part] = [
-        part if isinstance(part, int) else deflate.compress(part) + deflate.flush(zlib.Z_FULL_FLUSH)
-        for part in parts
-    ]
-    packed.append(deflate.flush())
-    return tuple(packed)
-
-
-_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, no name, no time, unknown OS
-
-
-def _gzip_join(packed: tuple[Part, ...], values: dict[int, bytes], body: list[bytes]) -> bytes:
-    out = [_GZIP_HEADER]
-    for part in packed:
-        if isinstance(part, int):
-            value = values[part]
-            # A stored (uncompressed) block, not the last: header byte, LEN, NLEN, the bytes.
-            out.append(b"\x00" + struct.pack("<HH", len(value), len(value) ^ 0xFFFF) + value)
-        else:
-            out.append(part)
-    crc, size = 0, 0
-    for chunk in body:
-        crc, size = zlib.crc32(chunk, crc), size + len(chunk)
-    out.append(struct.pack("<II", crc, size & 0xFFFFFFFF))
-    return b"".join(out)
+def _gzipped(parts: tuple[Part, ...]) -> bytes | Packed:
+    """The whole gzip file of a body without slots; else its parts, for `gzip_join`."""
+    return compress_string(cast(bytes, parts[0])) if len(parts) == 1 else gzip_parts(parts)
 
 
 def _from_cache(request: HttpRequest, entry: _Entry, etag: str) -> HttpResponse:
@@ -272,16 +240,15 @@ def _from_cache(request: HttpRequest, entry: _Entry, etag: str) -> HttpResponse:
         values[_NONCE] = str(get_nonce(request)).encode()  # the middleware puts it in the header
     if entry.csrf:
         values[_CSRF] = get_token(request).encode()  # and sets the visitor's cookie
-    body = [values[p] if isinstance(p, int) else p for p in entry.parts]
     gzip = entry.packed is not None and bool(
         _ACCEPTS_GZIP.search(request.headers.get("Accept-Encoding", ""))
     )
     if not gzip:
-        content = body[0] if len(body) == 1 else b"".join(body)
-    elif len(entry.packed) == 1:  # type: ignore[arg-type]
-        content = cast(bytes, entry.packed[0])  # type: ignore[index]
+        content = b"".join(values[p] if isinstance(p, int) else p for p in entry.parts)
+    elif isinstance(entry.packed, bytes):
+        content = entry.packed
     else:
-        content = _gzip_join(entry.packed, values, body)  # type: ignore[arg-type]
+        content = gzip_join(cast(Packed, entry.packed), values)
     response = HttpResponse(content, headers=dict(entry.headers))
     for name, value in entry.attributes:
         setattr(response, name, value)

@@ -22,8 +22,6 @@ from django.db import connection
 from django.middleware import csrf
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from hypothesis import given
-from hypothesis import strategies as st
 
 from civicstat.cases.areas import areas_load
 from civicstat.cases.models import Case
@@ -33,7 +31,6 @@ from civicstat.ingest.demo import DISTRICTS_FILE
 from civicstat.performance.models import Measure
 from civicstat.performance.services import measure_refresh
 from civicstat.performance.tests.factories import a_measure, at, small_city
-from civicstat.web import _deflate_parts, _gzip_join
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +77,7 @@ def body(response: Any) -> bytes:
 
 
 def token_of(response: Any) -> str:
-    tokens = {t.decode() for t in TOKEN.findall(body(response))}
+    tokens: set[str] = {t.decode() for t in TOKEN.findall(body(response))}
     assert len(tokens) == 1, tokens
     return tokens.pop()
 
@@ -395,22 +392,3 @@ def test_with_redis_the_entries_are_shared(
     page, queries = queries_for(bob, url, headers={"Accept-Encoding": "gzip"})
     assert queries == 1 and page["Content-Encoding"] == "gzip"
     assert secret_of(token_of(page)) == bob.cookies["csrftoken"].value
-
-
-@given(
-    st.lists(st.tuples(st.binary(max_size=3000), st.sampled_from([0, 1])), max_size=5),
-    st.binary(max_size=3000),
-    st.binary(max_size=64),
-    st.binary(max_size=64),
-)
-def test_a_gzipped_entry_unpacks_to_the_body_with_its_slots_filled(
-    runs: list[tuple[bytes, int]], last: bytes, nonce: bytes, token: bytes
-) -> None:
-    """Bytes, a slot, bytes, … as `_split` makes them; the slots go in as stored blocks."""
-    parts: tuple[bytes | int, ...] = (*(p for run in runs for p in run), last)
-    values = {0: nonce, 1: token}
-    filled = [values[p] if isinstance(p, int) else p for p in parts]
-    packed = _deflate_parts(parts)
-    joined = packed[0] if len(parts) == 1 else _gzip_join(packed, values, filled)
-    assert isinstance(joined, bytes)
-    assert gzip.decompress(joined) == b"".join(filled)
