@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any, NamedTuple, cast
 
@@ -23,7 +25,7 @@ from django.middleware.csp import get_nonce
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.cache import get_conditional_response, patch_vary_headers
+from django.utils.cache import get_conditional_response
 from django.utils.crypto import constant_time_compare
 from django.utils.http import quote_etag
 from django.utils.text import compress_string
@@ -50,9 +52,27 @@ def data_etag(request: HttpRequest, *args: object, **kwargs: object) -> str:
     if etag is None:
         url = f"{request.scheme}://{request.get_host()}{request.get_full_path()}"
         digest = hashlib.blake2b(url.encode(), digest_size=12).hexdigest()
-        etag = f"v{data_version()}-{timezone.localdate():%Y%m%d}-{digest}"
+        etag = f"v{data_version()}-{_today()}-{digest}"
         request._data_etag = etag  # type: ignore[attr-defined]
     return etag
+
+
+# The city's date as YYYYMMDD, and the Unix times it starts and ends: read for every request, so
+# worked out once a day (a time zone conversion cost more than the rest of the ETag).
+_day: tuple[float, float, str] = (0.0, 0.0, "")
+
+
+def _today() -> str:
+    global _day
+    since, until, today = _day
+    now = time.time()
+    if not since <= now < until:
+        local = timezone.localtime()
+        start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        end = start + timedelta(days=1)  # wall-clock arithmetic: the next midnight, DST or not
+        today = f"{local:%Y%m%d}"
+        _day = (start.timestamp(), end.timestamp(), today)
+    return today
 
 
 def public_etag(view: View) -> View:
@@ -95,7 +115,7 @@ def cached_by_data_version(view: View) -> View:
         entry: _Entry | None = caches["responses"].get(key, version=_ENTRY_FORMAT)
         # An ETag was only ever given for an answer without a nonce: a match may be a 304 even
         # before anything is rendered.
-        if entry is None or not entry.nonce:
+        if (entry is None or not entry.nonce) and any(h in request.META for h in _CONDITIONS):
             not_modified = get_conditional_response(request, etag=quote_etag(etag))
             if not_modified is not None:
                 weak = "W/" in request.headers.get("If-None-Match", "")
@@ -123,6 +143,8 @@ def cached_by_data_version(view: View) -> View:
 _ENTRY_FORMAT = 3
 _GZIP_MIN_BYTES = 1024  # below this, gzip's header and the client's work outweigh the saving
 _ACCEPTS_GZIP = re.compile(r"\bgzip\b")
+_CONDITIONS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_MODIFIED_SINCE",
+               "HTTP_IF_UNMODIFIED_SINCE")  # fmt: skip
 # Slots in a stored body, filled per response.
 _NONCE, _CSRF = 0, 1
 # A CSRF token as `get_token` writes it: 64 letters and digits, masked from the cookie's secret.
@@ -259,7 +281,7 @@ def _from_cache(request: HttpRequest, entry: _Entry, etag: str) -> HttpResponse:
         # is weakly the same (If-None-Match compares weakly for GET, so a repeat gets its 304).
         weak = gzip or entry.csrf
         response["ETag"] = f'{"W/" if weak else ""}"{etag}"'
-    patch_vary_headers(response, ("Accept-Encoding",))
+    response["Vary"] = "Accept-Encoding"  # the view's answer had no other (`_render`)
     return response
 
 
