@@ -116,9 +116,9 @@ CACHES = {
         if envstr("REDIS_URL", "")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     ),
-    # Whole public API responses, keyed on the data version and URL (`civicstat.web`): a repeat
-    # of a query is served without touching the cases until the next import or sync. In-process
-    # by default, so each web process holds at most RESPONSE_CACHE_ENTRIES of them.
+    # Whole public pages and API answers, keyed on the data version and URL (`civicstat.web`): a
+    # repeat is served without rendering until the data changes. In-process by default, so each
+    # web process holds at most RESPONSE_CACHE_ENTRIES of them; shared through REDIS_URL if set.
     "responses": (
         {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -133,8 +133,8 @@ CACHES = {
         }
     ),
 }
-# Responses larger than this are not cached (a page of 1,000 Open311 requests is about 0.5 MB);
-# 0 turns the response cache off.
+# Answers larger than this are not cached (a page of 1,000 Open311 requests is about 0.5 MB);
+# 0 turns the page cache off.
 RESPONSE_CACHE_MAX_BYTES = envint("RESPONSE_CACHE_MAX_BYTES", "2000000")
 
 # Rate limits on public POSTs (django-ratelimit, counted in the cache above): a client over the
