@@ -45,7 +45,7 @@ PAGES = [
     f"{MEASURE}/", f"{MEASURE}.csv", f"{MEASURE}.json", f"{MEASURE}.yaml",
     f"{MEASURE}/embed/card/", f"{MEASURE}/embed/chart/", "/embed/new", "/embed/map?list=1",
     "/alerts", "/alerts/feed?status=open", "/alerts/feed.rss",
-    "/open311/v2/discovery.json", "/open311/v2/services.json", "/open311/v2/services/LEAK.xml",
+    "/open311/v2/services.json", "/open311/v2/services/LEAK.xml",
     "/open311/v2/requests.json", "/open311/v2/requests/W1.json",
 ]  # fmt: skip
 FORM_PAGES = ["CASE", "/map", "/alerts"]

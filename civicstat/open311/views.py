@@ -26,7 +26,6 @@ API_CHANGESET = "2026-11-23T00:00:00Z"
 
 
 @require_GET
-@cached_by_data_version
 @open311
 def discovery(request: HttpRequest, fmt: str) -> HttpResponse:
     base = request.build_absolute_uri(reverse("open311-discovery", args=["json"]))
