@@ -14,7 +14,7 @@ import re
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from functools import wraps
+from functools import lru_cache, wraps
 from typing import Any, NamedTuple, cast
 
 from django.conf import settings
@@ -24,10 +24,12 @@ from django.middleware import csrf
 from django.middleware.csp import get_nonce
 from django.middleware.csrf import get_token
 from django.shortcuts import render
+from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.crypto import constant_time_compare
 from django.utils.http import quote_etag
+from django.utils.module_loading import import_string
 from django.utils.text import compress_string
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import condition
@@ -94,8 +96,10 @@ def cached_by_data_version(view: View) -> View:
     Two things in a page belong to one response and are put back fresh into each answer served
     from an entry: the CSP nonce (a new one in the body and in the header, when the page used
     one) and the visitor's own CSRF token in forms (`get_token`, so the CSRF middleware sets the
-    visitor's cookie as for a page rendered for them). A hit goes through the same middleware and
-    outer decorators as a miss, so it carries the same security and framing headers.
+    visitor's cookie as for a page rendered for them). With `PageCacheStoreMiddleware`, the
+    innermost middleware, an entry is stored with what the view's outer decorators added too
+    (framing, Cache-Control, CORS), so `PageCacheMiddleware` can answer a hit before the view and
+    most middleware run.
 
     Each entry keeps a gzipped copy too, made once when it is stored, for the clients that accept
     it (browsers, httpx, requests…): a page of 1,000 Open311 requests is 486 kB as JSON and 30 kB
@@ -110,17 +114,11 @@ def cached_by_data_version(view: View) -> View:
             return view(request, *args, **kwargs)
         if not limit:  # the cache is off: answers as `public_etag` gives them
             return public_etag(view)(request, *args, **kwargs)
-        etag = data_etag(request)
-        key = _cache_key(etag)
-        entry: _Entry | None = caches["responses"].get(key, version=_ENTRY_FORMAT)
+        etag, key, entry = _lookup(request)
         # An ETag was only ever given for an answer without a nonce: a match may be a 304 even
         # before anything is rendered.
-        if (entry is None or not entry.nonce) and any(h in request.META for h in _CONDITIONS):
-            not_modified = get_conditional_response(request, etag=quote_etag(etag))
-            if not_modified is not None:
-                weak = "W/" in request.headers.get("If-None-Match", "")
-                not_modified["ETag"] = f'{"W/" if weak else ""}"{etag}"'
-                return not_modified
+        if (not_modified := _not_modified(request, entry, etag)) is not None:
+            return not_modified
         if entry is None:
             response, entry = _render(view, request, *args, **kwargs)
             if entry is None:
@@ -132,9 +130,14 @@ def cached_by_data_version(view: View) -> View:
             else:
                 if entry.size >= _GZIP_MIN_BYTES:
                     entry = entry._replace(packed=_gzipped(entry.parts))
-                caches["responses"].set(key, entry, None, version=_ENTRY_FORMAT)
+                store: list[tuple[str, _Entry]] | None = getattr(request, "_page_store", None)
+                if store is None:  # no store middleware: kept as the view itself answered
+                    caches["responses"].set(key, entry, None, version=_ENTRY_FORMAT)
+                else:
+                    store.append((key, entry))
         return _from_cache(request, entry, etag)
 
+    cached.page_cached = True  # type: ignore[attr-defined]  # (outer decorators copy it)
     return cached
 
 
@@ -153,7 +156,7 @@ _TOKEN = re.compile(rb"(?<![A-Za-z0-9])[A-Za-z0-9]{64}(?![A-Za-z0-9])")
 # decorators such as `embeddable`: kept with the entry so a hit is framed as the miss was.
 _ATTRIBUTES = ("_csp_config", "_csp_ro_config", "xframe_options_exempt")
 # Headers the serving side writes itself.
-_OWN_HEADERS = {"content-length", "content-encoding", "etag", "vary", "set-cookie"}
+_OWN = {"content-length", "content-encoding", "etag", "vary", "set-cookie"}
 _UNCACHEABLE = re.compile(r"\b(private|no-store|no-cache)\b", re.IGNORECASE)
 
 
@@ -171,8 +174,20 @@ class _Entry(NamedTuple):
     csrf: bool
 
 
-def _cache_key(etag: str) -> str:
-    return f"page:{etag}"
+def _lookup(request: HttpRequest) -> tuple[str, str, _Entry | None]:
+    etag = data_etag(request)
+    key = f"page:{etag}"
+    return etag, key, caches["responses"].get(key, version=_ENTRY_FORMAT)
+
+
+def _not_modified(request: HttpRequest, entry: _Entry | None, etag: str) -> HttpResponse | None:
+    if (entry is not None and entry.nonce) or not any(h in request.META for h in _CONDITIONS):
+        return None
+    not_modified = get_conditional_response(request, etag=quote_etag(etag))
+    if not_modified is not None:
+        weak = "W/" in request.headers.get("If-None-Match", "")
+        not_modified["ETag"] = f'{"W/" if weak else ""}"{etag}"'
+    return not_modified
 
 
 def _render(
@@ -225,17 +240,23 @@ def _render(
         if _CSRF not in markers.values():
             return response, None  # the token went somewhere this cannot follow
     parts = _split(content, markers)
-    headers = tuple(
-        (name, value) for name, value in response.items() if name.lower() not in _OWN_HEADERS
+    entry = _Entry(
+        parts, None, len(content), _headers(response), _attributes(response), bool(nonce), csrf_used
     )
+    return response, entry
+
+
+def _headers(response: HttpResponse) -> tuple[tuple[str, str], ...]:
+    return tuple((name, value) for name, value in response.items() if name.lower() not in _OWN)
+
+
+def _attributes(response: HttpResponse) -> tuple[tuple[str, Any], ...]:
     sentinel = object()
-    attributes = tuple(
+    return tuple(
         (name, value)
         for name in _ATTRIBUTES
         if (value := getattr(response, name, sentinel)) is not sentinel
     )
-    entry = _Entry(parts, None, len(content), headers, attributes, bool(nonce), csrf_used)
-    return response, entry
 
 
 def _split(content: bytes, markers: dict[bytes, int]) -> tuple[Part, ...]:
@@ -283,6 +304,116 @@ def _from_cache(request: HttpRequest, entry: _Entry, etag: str) -> HttpResponse:
         response["ETag"] = f'{"W/" if weak else ""}"{etag}"'
     response["Vary"] = "Accept-Encoding"  # the view's answer had no other (`_render`)
     return response
+
+
+@lru_cache(maxsize=4096)
+def _page_cached(urlconf: str, path: str) -> bool:
+    """Whether the view at `path` is `cached_by_data_version`'s, so worth a look in the cache."""
+    try:
+        match = resolve(path, urlconf)
+    except Resolver404:
+        return False
+    return bool(getattr(match.func, "page_cached", False))
+
+
+class PageCacheMiddleware:
+    """Answer a request whose answer is in the page cache before the rest of the stack runs.
+
+    A hit needs no URL resolution, view, session, user or messages: what the view and its
+    decorators gave is in the entry (`cached_by_data_version`). The middleware after this one
+    still shape the answer (CSRF cookie, CSP and its nonce, X-Frame-Options, conditional GET,
+    Content-Length): their own `process_request` and `process_response` are called around it, in
+    order, so a hit has the headers a miss has. Only the middleware known to add nothing to an
+    anonymous cached answer are left out. Requests carrying a session cookie (staff) take the
+    whole stack. If a middleware after this one has no hooks to call (only `__call__`), every
+    request takes the whole stack, and the decorator serves the hits.
+
+    Measured on a cache hit of /performance (CPU per request, the same machine): 252 µs through
+    the whole stack; URL resolution was 12 % of it and the session, user and messages middleware
+    most of the rest of what this skips.
+    """
+
+    SKIPPED = frozenset({
+        "django.contrib.sessions.middleware.SessionMiddleware",  # a hit reads no session
+        "django.contrib.auth.middleware.AuthenticationMiddleware",  # …nor the user
+        "django.contrib.messages.middleware.MessageMiddleware",  # …nor messages
+        "django_ratelimit.middleware.RatelimitMiddleware",  # only turns exceptions into 429s
+        "civicstat.web.PageCacheStoreMiddleware",  # stores misses
+    })  # fmt: skip
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.around = self._around()
+
+    def _around(self) -> list[Any] | None:
+        names = list(settings.MIDDLEWARE)
+        mine = f"{type(self).__module__}.{type(self).__qualname__}"
+        around = []
+        for name in names[names.index(mine) + 1 :] if mine in names else []:
+            if name in self.SKIPPED:
+                continue
+            middleware = import_string(name)(self._unreachable)
+            if not hasattr(middleware, "process_request") and not hasattr(
+                middleware, "process_response"
+            ):
+                return None
+            around.append(middleware)
+        return around
+
+    @staticmethod
+    def _unreachable(request: HttpRequest) -> HttpResponse:
+        raise AssertionError("a cached answer never reaches the view")
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            self.around is not None
+            and request.method in ("GET", "HEAD")
+            and settings.RESPONSE_CACHE_MAX_BYTES
+            and settings.SESSION_COOKIE_NAME not in request.COOKIES
+            and _page_cached(settings.ROOT_URLCONF, request.path_info)
+        ):
+            etag, _, entry = _lookup(request)
+            if entry is not None:
+                response = self._hit(request, entry, etag)
+                if response is not None:
+                    return response
+        return self.get_response(request)
+
+    def _hit(self, request: HttpRequest, entry: _Entry, etag: str) -> HttpResponse | None:
+        for middleware in self.around or ():
+            if hasattr(middleware, "process_request") and middleware.process_request(request):
+                return None  # a redirect or a refusal: the whole stack answers it
+        response = _not_modified(request, entry, etag) or _from_cache(request, entry, etag)
+        for middleware in reversed(self.around or ()):
+            if hasattr(middleware, "process_response"):
+                response = middleware.process_response(request, response)
+        return response
+
+
+class PageCacheStoreMiddleware:
+    """The innermost middleware: stores an answer `cached_by_data_version` rendered, with what the
+    view's outer decorators added (headers, framing attributes), before any other middleware's
+    `process_response` adds what belongs to one response (cookie, nonce, Content-Length)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        store: list[tuple[str, _Entry]] = []
+        request._page_store = store  # type: ignore[attr-defined]
+        response = self.get_response(request)
+        vary = {v.strip().lower() for v in response.get("Vary", "").split(",") if v.strip()}
+        if (
+            store
+            and response.status_code == 200
+            and not response.cookies
+            and not vary - {"accept-encoding"}
+            and not _UNCACHEABLE.search(response.get("Cache-Control", ""))
+        ):
+            key, entry = store[-1]
+            entry = entry._replace(headers=_headers(response), attributes=_attributes(response))
+            caches["responses"].set(key, entry, None, version=_ENTRY_FORMAT)
+        return response
 
 
 def embeddable(view: View) -> View:

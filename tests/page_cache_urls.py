@@ -4,6 +4,9 @@ sets a cookie of its own."""
 
 from __future__ import annotations
 
+from functools import wraps
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
 from django.template import engines
 from django.urls import path
@@ -43,7 +46,28 @@ def cookie_setter(request: HttpRequest) -> HttpResponse:
     return response
 
 
+CALLS = {"outer": 0}
+
+
+def counting(view: Any) -> Any:
+    @wraps(view)  # as decorators should: the cache middleware finds its mark on the view
+    def counted(request: HttpRequest) -> HttpResponse:
+        CALLS["outer"] += 1
+        response: HttpResponse = view(request)
+        response["X-Outer"] = "set by a decorator outside the cache"
+        return response
+
+    return counted
+
+
+@counting
+@cached_by_data_version
+def decorated(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("<p>the same for everyone</p>")
+
+
 urlpatterns = [
+    path("test/decorated", decorated),
     path("test/scripted", scripted),
     path("test/scripted-embed", scripted_embed),
     path("test/greeting", greeting),

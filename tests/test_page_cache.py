@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.conf import settings as django_settings
 from django.db import connection
 from django.middleware import csrf
 from django.test import Client
@@ -235,6 +236,39 @@ def test_each_answer_carries_a_fresh_nonce_that_its_policy_allows(
     if url.endswith("embed"):
         assert "X-Frame-Options" not in page
         assert "frame-ancestors *" in page["Content-Security-Policy"]
+
+
+@pytest.mark.urls("tests.page_cache_urls")
+def test_a_hit_is_answered_before_the_view_and_its_decorators_run(client: Client, db: None) -> None:
+    """The middleware answers from the entry, which kept what a decorator outside the cache set."""
+    from tests.page_cache_urls import CALLS
+
+    CALLS["outer"] = 0
+    miss = client.get("/test/decorated")
+    hit = client.get("/test/decorated")
+    assert CALLS["outer"] == 1
+    assert hit["X-Outer"] == miss["X-Outer"]
+    assert headers_of(hit) == headers_of(miss)
+
+
+WITHOUT_MIDDLEWARE = [m for m in django_settings.MIDDLEWARE if "PageCache" not in m]
+
+
+@pytest.mark.parametrize("url", ["CASE", "/map", f"{MEASURE}/embed/card/", "/alerts/feed.rss"])
+def test_without_the_middleware_the_decorator_alone_serves_the_same_hits(
+    city: dict[str, Any], url: str, settings: Any, django_assert_num_queries: Any
+) -> None:
+    url = url_of(url, city)
+    served = []
+    for stack in (django_settings.MIDDLEWARE, WITHOUT_MIDDLEWARE):
+        settings.MIDDLEWARE = stack
+        alice, bob = Client(), Client()
+        miss = alice.get(url, headers={"Accept-Encoding": "gzip"})
+        with django_assert_num_queries(1):
+            hit = bob.get(url, headers={"Accept-Encoding": "gzip"})
+        assert headers_of(hit) == headers_of(miss)
+        served.append(headers_of(hit))
+    assert served[0] == served[1]
 
 
 def test_a_repeat_with_the_etag_is_answered_not_modified(

@@ -52,9 +52,9 @@ def pick_config() -> dict[str, Any]:
 
 
 @require_http_methods(["GET", "POST"])
+@cached_by_data_version  # the form, for GET: the visitor's CSRF token is put in per answer
 @with_tiles
 @_limited
-@cached_by_data_version  # the form, for GET: the visitor's CSRF token is put in per answer
 def alerts(request: HttpRequest) -> HttpResponse:
     """Watch a place (address or coordinates and a radius) or an area."""
     form = WatchForm(request.POST or None, initial=query_initial(request.GET))

@@ -93,8 +93,8 @@ def _page_of(f: CaseFilter, sort: str, page: int) -> list[Case]:
 
 
 @require_GET
-@with_tiles
 @cached_by_data_version
+@with_tiles
 def map_page(request: HttpRequest) -> HttpResponse:
     try:
         f = parse_filters(request.GET)
@@ -187,8 +187,8 @@ def areas_geojson(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@with_tiles
 @cached_by_data_version
+@with_tiles
 def embed_new(request: HttpRequest) -> HttpResponse:
     """The embed builder: pick filters, see the live preview, copy the snippet."""
     try:
@@ -206,9 +206,9 @@ def embed_new(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@cached_by_data_version
 @with_tiles
 @embeddable
-@cached_by_data_version
 def embed_map(request: HttpRequest) -> HttpResponse:
     """The framed map: map, optional list, legend, and a link to the full map on the city site."""
     try:

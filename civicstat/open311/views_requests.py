@@ -23,6 +23,7 @@ from civicstat.web import cached_by_data_version
 
 
 @csrf_exempt
+@cached_by_data_version  # GETs only: a POST goes straight through
 @open311
 def requests(request: HttpRequest, fmt: str) -> HttpResponse:
     if request.method == "POST":
@@ -34,7 +35,6 @@ def requests(request: HttpRequest, fmt: str) -> HttpResponse:
     return response
 
 
-@cached_by_data_version
 def _list(request: HttpRequest, fmt: str) -> HttpResponse:
     q = requests_query(request.GET)
     f = CaseFilter(layers=served_layers(), status_group=q.status, bbox=q.bbox, text=q.text)
@@ -73,8 +73,8 @@ def _list(request: HttpRequest, fmt: str) -> HttpResponse:
 
 
 @require_GET
-@open311
 @cached_by_data_version
+@open311
 def request_detail(request: HttpRequest, fmt: str, request_id: str) -> HttpResponse:
     extensions = request.GET.get("extensions", "").lower() == "true"
     writer = RequestWriter(extensions=extensions)

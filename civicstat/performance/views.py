@@ -126,9 +126,9 @@ def measure_yaml(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
+@cached_by_data_version
 @embeddable
 @cache_control(public=True, max_age=300)
-@cached_by_data_version
 def embed_card(request: HttpRequest, slug: str) -> HttpResponse:
     s = _summary(slug)
     return render(request, "performance/embed_card.html",
@@ -136,9 +136,9 @@ def embed_card(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
+@cached_by_data_version
 @embeddable
 @cache_control(public=True, max_age=300)
-@cached_by_data_version
 def embed_chart(request: HttpRequest, slug: str) -> HttpResponse:
     s = _summary(slug)
     return render(request, "performance/embed_chart.html",
