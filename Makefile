@@ -8,7 +8,7 @@ VENDOR := civicstat/static/vendor
 # uv from PATH, else the one pip installs (as a module: pip's --user scripts folder may not be on PATH).
 UV := $(or $(shell command -v uv 2>/dev/null),python3 -m uv)
 
-.PHONY: demo serve setup python secret frontend static browser migrate test test-fast lint format bench bench-ingest bench-map bench-measures bench-alerts bench-open311 clean
+.PHONY: demo serve setup python secret frontend static browser migrate test test-fast lint format bench bench-ingest bench-map bench-measures bench-alerts bench-open311 bench-load clean
 
 demo: setup migrate  ## Install everything, load the Kansas City demo, serve it with a worker
 	$(MANAGE) load_demo
@@ -82,7 +82,7 @@ format: python
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .
 
-bench: bench-ingest bench-map bench-measures bench-alerts bench-open311
+bench: bench-ingest bench-map bench-measures bench-alerts bench-open311 bench-load
 
 bench-ingest: setup  ## Import throughput and memory, SQLite and PostgreSQL, beside raw sqlite3
 	$(PY) bench/bench_ingest.py
@@ -104,6 +104,11 @@ bench-open311: setup  ## Open311 requests.json p50/p95/p99 under 64 clients, bes
 	@command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null 2>&1 || \
 	  { echo "install wrk (apt-get install wrk) to run this benchmark"; exit 1; }
 	$(PY) bench/bench_open311.py
+
+bench-load: setup  ## Every public page and API answer under 64 connections, SQLite and PostgreSQL
+	@command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null 2>&1 || \
+	  { echo "install wrk (apt-get install wrk) to run this benchmark"; exit 1; }
+	$(PY) bench/bench_load.py
 
 clean:
 	rm -rf .venv node_modules $(VENDOR) var

@@ -61,6 +61,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Answers a page cache hit with the hooks of the middleware below it (civicstat/web.py).
+    "civicstat.web.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
@@ -70,8 +72,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
-    # Last, so its 400s pass through the others (security headers, CSP) on the way out.
+    # Refuses control characters in the path and query, and turns a ParamError into a 400.
     "civicstat.web.ParamsMiddleware",
+    # Innermost: keeps a page cache entry with the headers its view's decorators added.
+    "civicstat.web.PageCacheStoreMiddleware",
 ]
 
 ROOT_URLCONF = "civicstat.urls"
@@ -128,9 +132,9 @@ CACHES = {
         if envstr("REDIS_URL", "")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     ),
-    # Whole public API responses, keyed on the data version and URL (`civicstat.web`): a repeat
-    # of a query is served without touching the cases until the next import or sync. In-process
-    # by default, so each web process holds at most RESPONSE_CACHE_ENTRIES of them.
+    # Whole public pages and API answers, keyed on the data version and URL (`civicstat.web`): a
+    # repeat is served without rendering until the data changes. In-process by default, so each
+    # web process holds at most RESPONSE_CACHE_ENTRIES of them; shared through REDIS_URL if set.
     "responses": (
         {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -145,8 +149,8 @@ CACHES = {
         }
     ),
 }
-# Responses larger than this are not cached (a page of 1,000 Open311 requests is about 0.5 MB);
-# 0 turns the response cache off.
+# Answers larger than this are not cached (a page of 1,000 Open311 requests is about 0.5 MB);
+# 0 turns the page cache off.
 RESPONSE_CACHE_MAX_BYTES = envint("RESPONSE_CACHE_MAX_BYTES", "2000000")
 
 # Rate limits on public POSTs (django-ratelimit, counted in the cache above): a client over the

@@ -32,7 +32,7 @@ from civicstat.lib import params
 from civicstat.lib.email_address import email_rate_key
 from civicstat.maps.start import map_start
 from civicstat.maps.views import with_tiles
-from civicstat.web import View
+from civicstat.web import View, cached_by_data_version
 
 
 def _ip_rate(group: str, request: HttpRequest) -> str:
@@ -68,6 +68,7 @@ def pick_config() -> dict[str, Any]:
 
 
 @require_http_methods(["GET", "POST"])
+@cached_by_data_version  # the form, for GET: the visitor's CSRF token is put in per answer
 @with_tiles
 @_limited
 def alerts(request: HttpRequest) -> HttpResponse:

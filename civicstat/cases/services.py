@@ -75,11 +75,18 @@ def data_version_bump(scope: ChangeScope | None = None) -> None:
     Once that transaction commits, `cases_changed` tells the apps that react to new data what
     changed (`scope`; None when anything may have).
     """
-    if not DataVersion.objects.filter(pk=1).update(version=F("version") + 1):
-        DataVersion.objects.create(version=1)
+    data_version_touch()
     transaction.on_commit(
         lambda: cases_changed.send(sender=Case, version=data_version(), scope=scope), robust=True
     )
+
+
+def data_version_touch() -> None:
+    """Move the data version for an edit that public pages show but that changed no case (a
+    measure published or recomputed, a department renamed): every cached page and ETag goes
+    stale at once, and nothing is recomputed (no `cases_changed`)."""
+    if not DataVersion.objects.filter(pk=1).update(version=F("version") + 1):
+        DataVersion.objects.create(version=1)
 
 
 def department_resolve(*, name: str, aliases: dict[str, str] | None = None) -> Department | None:

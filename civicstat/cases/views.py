@@ -11,11 +11,11 @@ from django.views.decorators.http import require_GET
 from civicstat.cases.models import Case, StatusGroup, StatusMapping
 from civicstat.cases.query import CaseFilter, attach_status_labels, cases
 from civicstat.cases.stats import layer_totals
-from civicstat.web import public_etag
+from civicstat.web import cached_by_data_version
 
 
 @require_GET
-@public_etag
+@cached_by_data_version
 def home(request: HttpRequest) -> HttpResponse:
     totals = layer_totals()
     recent = list(
@@ -32,7 +32,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@public_etag
+@cached_by_data_version
 def case_detail(request: HttpRequest, layer: str, external_id: str) -> HttpResponse:
     case = get_object_or_404(
         cases(CaseFilter()).select_related("layer", "service", "department"),

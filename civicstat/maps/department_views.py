@@ -25,7 +25,7 @@ from civicstat.maps.departments import (
     window_for,
 )
 from civicstat.maps.views import bad_request
-from civicstat.web import public_etag
+from civicstat.web import cached_by_data_version
 
 PERIOD_LABELS = {
     "week": "Last 7 days", "month": "Last 30 days", "quarter": "Last 91 days",
@@ -51,7 +51,7 @@ def _context(period: str, figures: list[Figures], label: str) -> dict[str, Any]:
 
 
 @require_GET
-@public_etag
+@cached_by_data_version
 def departments(request: HttpRequest) -> HttpResponse:
     try:
         period = _period(request)
@@ -70,7 +70,7 @@ def departments(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@public_etag
+@cached_by_data_version
 def department_detail(request: HttpRequest, slug: str) -> HttpResponse:
     department = get_object_or_404(Department, slug=slug)
     try:

@@ -35,7 +35,7 @@ from civicstat.maps.filters import (
 from civicstat.maps.places import addresses_starting
 from civicstat.maps.start import map_start
 from civicstat.readlimits import throttled, time_limited
-from civicstat.web import embeddable, public_etag
+from civicstat.web import cached_by_data_version, embeddable
 
 PAGE_SIZE = 50
 View = Callable[..., HttpResponse]
@@ -109,8 +109,8 @@ def _page_of(f: CaseFilter, sort: str, page: int) -> list[Case]:
 
 
 @require_GET
+@cached_by_data_version
 @with_tiles
-@public_etag
 @throttled(when=reads_cases)
 @time_limited
 def map_page(request: HttpRequest) -> HttpResponse:
@@ -132,7 +132,7 @@ def map_page(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@public_etag
+@cached_by_data_version
 @throttled
 @time_limited
 def case_list(request: HttpRequest) -> HttpResponse:
@@ -167,7 +167,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@public_etag
+@cached_by_data_version
 @throttled(when=reads_cases)
 @time_limited
 def map_view(request: HttpRequest) -> HttpResponse:
@@ -186,7 +186,7 @@ def map_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@public_etag
+@cached_by_data_version
 @throttled
 @time_limited
 def places(request: HttpRequest) -> HttpResponse:
@@ -207,7 +207,7 @@ def places(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@public_etag
+@cached_by_data_version
 def areas_geojson(request: HttpRequest) -> HttpResponse:
     """Council district outlines: the base layer when no tile server is configured."""
     features = [
@@ -218,8 +218,8 @@ def areas_geojson(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@cached_by_data_version
 @with_tiles
-@public_etag
 def embed_new(request: HttpRequest) -> HttpResponse:
     """The embed builder: pick filters, see the live preview, copy the snippet."""
     try:
@@ -237,9 +237,9 @@ def embed_new(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@cached_by_data_version
 @with_tiles
 @embeddable
-@public_etag
 @throttled(when=reads_cases)
 @time_limited
 def embed_map(request: HttpRequest) -> HttpResponse:

@@ -19,7 +19,7 @@ from civicstat.open311.documents import (
 )
 from civicstat.open311.formats import Open311Error, error_response, respond
 from civicstat.open311.models import RequestToken, ServiceAttribute, ServiceKind
-from civicstat.web import public_etag
+from civicstat.web import cached_by_data_version
 
 # When this endpoint's behaviour last changed: discovery tells clients to re-read it after that.
 API_CHANGESET = "2026-11-23T00:00:00Z"
@@ -48,7 +48,7 @@ def discovery(request: HttpRequest, fmt: str) -> HttpResponse:
 
 
 @require_GET
-@public_etag
+@cached_by_data_version
 @open311
 def service_list(request: HttpRequest, fmt: str) -> HttpResponse:
     has = ServiceAttribute.objects.filter(service=OuterRef("pk"))
@@ -61,7 +61,7 @@ def service_list(request: HttpRequest, fmt: str) -> HttpResponse:
 
 
 @require_GET
-@public_etag
+@cached_by_data_version
 @open311
 def service_definition(request: HttpRequest, fmt: str, code: str) -> HttpResponse:
     service = served_services().filter(code=code).first()

@@ -18,10 +18,11 @@ from civicstat.open311.params import one, requests_query
 from civicstat.open311.posting import post_answer, read_post
 from civicstat.open311.services import api_key_check, request_post
 from civicstat.readlimits import throttled, time_limited
-from civicstat.web import cached_by_data_version, client_ip, public_etag
+from civicstat.web import cached_by_data_version, client_ip
 
 
 @csrf_exempt
+@cached_by_data_version  # GETs only: a POST goes straight through
 @open311
 def requests(request: HttpRequest, fmt: str) -> HttpResponse:
     if request.method == "POST":
@@ -43,7 +44,6 @@ def _searches_text(request: HttpRequest) -> bool:
     return bool(request.GET.get("q", "").strip())
 
 
-@public_etag
 @cached_by_data_version
 @throttled(when=_searches_text, refuse=_refused)
 @time_limited(refuse=_refused)
@@ -91,9 +91,8 @@ def _list(request: HttpRequest, fmt: str) -> HttpResponse:
 
 
 @require_GET
-@public_etag
-@open311
 @cached_by_data_version
+@open311
 def request_detail(request: HttpRequest, fmt: str, request_id: str) -> HttpResponse:
     extensions = request.GET.get("extensions", "").lower() == "true"
     writer = RequestWriter(extensions=extensions)

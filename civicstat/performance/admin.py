@@ -19,6 +19,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from civicstat.cases.models import Department
+from civicstat.cases.services import data_version_touch
 from civicstat.performance.models import (
     Goal,
     Measure,
@@ -134,10 +135,12 @@ class MeasureAdmin(admin.ModelAdmin[Measure]):
 
     @admin.action(description="Publish the selected measures")
     def publish(self, request: HttpRequest, queryset: QuerySet[Measure]) -> None:
+        data_version_touch()  # an update() sends no post_save: public pages must still move
         self.message_user(request, f"Published {queryset.update(published=True)} measures.")
 
     @admin.action(description="Move the selected measures back to draft")
     def unpublish(self, request: HttpRequest, queryset: QuerySet[Measure]) -> None:
+        data_version_touch()  # a draft must leave every cached page at once
         self.message_user(request, f"{queryset.update(published=False)} measures are drafts now.")
 
     @admin.action(description="Recompute the selected measures now")

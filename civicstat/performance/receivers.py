@@ -1,13 +1,16 @@
 """New data refreshes the computed measures: the receiver only enqueues the work. A request type
-turning private or public again changes them at once, in its transaction."""
+turning private or public again changes them at once, in its transaction. An edit of what the
+performance pages show moves the data version, so no cached page outlives it."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from civicstat.cases.signals import ChangeScope, cases_changed, service_privacy_changed
+from civicstat.performance.models import Goal, Measure, MeasureTarget, MeasureValue, PriorityArea
 
 
 @receiver(cases_changed, dispatch_uid="performance-refresh")
@@ -31,3 +34,19 @@ def follow_privacy(sender: Any, **kwargs: Any) -> None:
     from civicstat.performance.services import measures_privacy_follow
 
     measures_privacy_follow(scope=kwargs.get("scope"))
+
+
+# Values and targets: saves only. Their bulk deletes (a refresh replaces every value) would lose
+# Django's fast delete to a receiver; the services that make them move the version themselves.
+@receiver(post_save, sender=PriorityArea, dispatch_uid="performance-pages-area")
+@receiver(post_save, sender=Goal, dispatch_uid="performance-pages-goal")
+@receiver(post_save, sender=Measure, dispatch_uid="performance-pages-measure")
+@receiver(post_save, sender=MeasureTarget, dispatch_uid="performance-pages-target")
+@receiver(post_save, sender=MeasureValue, dispatch_uid="performance-pages-value")
+@receiver(post_delete, sender=PriorityArea, dispatch_uid="performance-pages-area-gone")
+@receiver(post_delete, sender=Goal, dispatch_uid="performance-pages-goal-gone")
+@receiver(post_delete, sender=Measure, dispatch_uid="performance-pages-measure-gone")
+def pages_stale(sender: Any, **kwargs: Any) -> None:
+    from civicstat.cases.services import data_version_touch
+
+    data_version_touch()

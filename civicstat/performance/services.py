@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from civicstat.cases.query import FilterError, dimension_ids, rollup_rows
-from civicstat.cases.services import data_version
+from civicstat.cases.services import data_version, data_version_touch
 from civicstat.cases.signals import ChangeScope
 from civicstat.lib.periods import Period, fiscal_year_period, period_of
 from civicstat.performance.calculations import ATTRIBUTE_CALCULATIONS, compute, measure_filter
@@ -104,6 +104,7 @@ def measure_refresh(*, measure: Measure, last_day: date | None = None) -> int:
     with transaction.atomic():
         Measure.objects.filter(pk=measure.pk).update(computed_version=version)
         measure.computed_version = version
+        data_version_touch()  # pages cached with the old values go stale at the commit
         if measure.calculation == Calculation.MANUAL:
             values = list(measure.values.all())
             for v in values:
@@ -285,6 +286,7 @@ def measure_values_set(*, measure: Measure, rows: list[ValueRow]) -> int:
 def measure_targets_set(*, measure: Measure, targets: dict[date, float]) -> None:
     """Replace the measure's per-period targets."""
     with transaction.atomic():
+        data_version_touch()
         measure.targets.all().delete()
         MeasureTarget.objects.bulk_create(
             MeasureTarget(measure=measure, period_start=start, value=value)

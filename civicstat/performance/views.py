@@ -13,13 +13,12 @@ import json
 from typing import Any
 
 import yaml
-from django.db.models import Sum
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import condition, require_GET
+from django.views.decorators.http import require_GET
 
 from civicstat.performance.models import Goal, Measure, PriorityArea
 from civicstat.performance.portable import definitions_export, measure_definition
@@ -30,7 +29,7 @@ from civicstat.performance.summaries import (
     summarise,
     timeline_spec,
 )
-from civicstat.web import data_etag, embeddable
+from civicstat.web import cached_by_data_version, embeddable
 
 CSV_COLUMNS = ("period", "start", "end", "value", "target", "status", "score", "numerator",
                "denominator", "computed_at")  # fmt: skip
@@ -40,17 +39,6 @@ WITHHELD = (
     "The figures of this measure are being recomputed after a change to which request types are "
     "public. Try again in a minute."
 )
-
-
-def _measures_etag(request: HttpRequest, *args: object, **kwargs: object) -> str:
-    """The data version and URL, and the sum of the measures' computed versions: the worker
-    recomputes measures after the data version has moved (and publishes withheld ones again),
-    and a client holding a page from before must not be told it is still current."""
-    computed = Measure.objects.aggregate(total=Sum("computed_version"))["total"] or 0
-    return f"{data_etag(request)}-{computed}"
-
-
-measures_etag = condition(etag_func=_measures_etag)
 
 
 def _withheld(content_type: str, body: str) -> HttpResponse:
@@ -73,7 +61,7 @@ def _grouped(measures: list[MeasureSummary], key: str) -> dict[int, GroupSummary
 
 
 @require_GET
-@measures_etag
+@cached_by_data_version
 def index(request: HttpRequest) -> HttpResponse:
     by_area = _grouped(summarise(_published()), "area")
     areas = [(a, by_area.get(a.id, GroupSummary())) for a in PriorityArea.objects.all()]
@@ -81,7 +69,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@measures_etag
+@cached_by_data_version
 def area_detail(request: HttpRequest, area: str) -> HttpResponse:
     priority_area = get_object_or_404(PriorityArea, slug=area)
     by_goal = _grouped(summarise(_published().filter(goal__area=priority_area)), "goal")
@@ -92,7 +80,7 @@ def area_detail(request: HttpRequest, area: str) -> HttpResponse:
 
 
 @require_GET
-@measures_etag
+@cached_by_data_version
 def goal_detail(request: HttpRequest, area: str, goal: str) -> HttpResponse:
     the_goal = get_object_or_404(Goal.objects.select_related("area"), area__slug=area, slug=goal)
     group = GroupSummary(summarise(_published().filter(goal=the_goal)))
@@ -107,7 +95,7 @@ def _summary(slug: str) -> MeasureSummary:
 
 
 @require_GET
-@measures_etag
+@cached_by_data_version
 def measure_detail(request: HttpRequest, slug: str) -> HttpResponse:
     s = _summary(slug)
     return render(request, "performance/measure.html", {
@@ -119,7 +107,7 @@ def measure_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
-@measures_etag
+@cached_by_data_version
 def measure_csv(request: HttpRequest, slug: str) -> HttpResponse:
     s = _summary(slug)
     if s.withheld:
@@ -133,7 +121,7 @@ def measure_csv(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
-@measures_etag
+@cached_by_data_version
 def measure_json(request: HttpRequest, slug: str) -> HttpResponse:
     s = _summary(slug)
     if s.withheld:
@@ -142,14 +130,14 @@ def measure_json(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
-@measures_etag
+@cached_by_data_version
 def definitions_json(request: HttpRequest) -> JsonResponse:
     """Every published measure's definition, by priority area and goal (the YAML format)."""
     return JsonResponse(definitions_export(published_only=True))
 
 
 @require_GET
-@measures_etag
+@cached_by_data_version
 def measure_yaml(request: HttpRequest, slug: str) -> HttpResponse:
     s = _summary(slug)
     text = yaml.safe_dump(measure_definition(s.measure), sort_keys=False, allow_unicode=True)
@@ -159,9 +147,10 @@ def measure_yaml(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
+@cached_by_data_version
 @embeddable
 @cache_control(public=True, no_cache=True)
-@measures_etag
+@cached_by_data_version
 def embed_card(request: HttpRequest, slug: str) -> HttpResponse:
     s = _summary(slug)
     return render(request, "performance/embed_card.html",
@@ -169,9 +158,10 @@ def embed_card(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
+@cached_by_data_version
 @embeddable
 @cache_control(public=True, no_cache=True)
-@measures_etag
+@cached_by_data_version
 def embed_chart(request: HttpRequest, slug: str) -> HttpResponse:
     s = _summary(slug)
     return render(request, "performance/embed_chart.html",
