@@ -124,13 +124,13 @@ def case_of(doc: dict[str, Any]) -> RemoteCase | None:
     label = text(doc.get("status_notes"), 100) if ext.get("status_code") else group.capitalize()
     updated = moment(doc.get("updated_datetime"))
     closed = moment(ext.get("closed_datetime")) or (updated if group == "closed" else None)
-    notes: list[tuple[datetime, str]] = []
+    notes: list[tuple[datetime, str, str]] = []
     for note in doc.get("notes") or []:
         if not isinstance(note, dict) or note.get("type") not in (None, "note"):
             continue  # status notes are recreated from the status changes a sync sees
         at, body = moment(note.get("datetime")), text(note.get("description"))
         if at and body:
-            notes.append((at, body))
+            notes.append((at, body, ""))
     attributes = {"media_url": text(doc["media_url"], 500)} if doc.get("media_url") else {}
     return RemoteCase(
         external_id=request_id, service_code=text(doc.get("service_code"), 100),

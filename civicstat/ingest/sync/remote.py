@@ -31,7 +31,7 @@ class RemoteCase:
     lon: float | None = None
     channel: str = ""
     attributes: dict[str, Any] = field(default_factory=dict)
-    notes: list[tuple[datetime, str]] = field(default_factory=list)
+    notes: list[tuple[datetime, str, str]] = field(default_factory=list)  # (at, text, label)
 
 
 @dataclass

@@ -64,12 +64,12 @@ class SeeClickFixClient:
     def final_cursor(self) -> dict[str, Any]:
         return {"since": self.high or self.since}
 
-    def _comments(self, issue: dict[str, Any]) -> list[tuple[datetime, str]]:
+    def _comments(self, issue: dict[str, Any]) -> list[tuple[datetime, str, str]]:
         """The issue's comments as (time, text) notes; none when SeeClickFix has none for it."""
         if issue.get("comment_count") == 0:
             return []
         url = self._comment_url(issue)
-        notes: list[tuple[datetime, str]] = []
+        notes: list[tuple[datetime, str, str]] = []
         page: int | None = 1
         while page:
             params = {"page": str(page), "per_page": str(PER_PAGE)}
@@ -81,7 +81,7 @@ class SeeClickFixClient:
                     continue
                 at, body = moment(comment.get("created_at")), text(comment.get("comment"))
                 if at and body:
-                    notes.append((at, body))
+                    notes.append((at, body, ""))
             next_page = ((data.get("metadata") or {}).get("pagination") or {}).get("next_page")
             # Only forward: a page pointing back at itself must not loop forever.
             page = next_page if isinstance(next_page, int) and next_page > page else None

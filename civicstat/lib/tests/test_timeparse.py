@@ -69,8 +69,10 @@ def test_it_never_accepts_a_string_that_strptime_rejects_or_reads_it_differently
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("1/1/20 0:05", datetime(2020, 1, 1, 0, 5)), ("12/31/68 23:59", datetime(2068, 12, 31, 23, 59)),
-     ("7/4/69 12:00", datetime(1969, 7, 4, 12, 0)), ("3/15/99 8:30", datetime(1999, 3, 15, 8, 30))],
+    [("1/1/20 0:05", datetime(2020, 1, 1, 0, 5)),
+     ("12/31/68 23:59", datetime(2068, 12, 31, 23, 59)),
+     ("7/4/69 12:00", datetime(1969, 7, 4, 12, 0)),
+     ("3/15/99 8:30", datetime(1999, 3, 15, 8, 30))],
 )  # fmt: skip
 def test_it_reads_a_two_digit_year_as_strptime_does(text: str, expected: datetime) -> None:
     """`%y`: 00-68 are this century, 69-99 the last (a real export writes `1/1/20 0:05`)."""
