@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 
 
 class ImportRun(models.Model):
@@ -21,6 +22,9 @@ class ImportRun(models.Model):
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
+    warnings = models.PositiveIntegerField(
+        default=0, help_text="Values left out of stored rows, and notes about the whole file."
+    )
     error = models.TextField(blank=True)
 
     class Meta:
@@ -30,20 +34,67 @@ class ImportRun(models.Model):
         return f"{self.file_name} ({self.profile}) at {self.started_at:%Y-%m-%d %H:%M}"
 
 
-class RejectedRow(models.Model):
-    """A row the import could not take, with where it is and why, so a person can fix the source."""
+def _one_run(name: str) -> models.CheckConstraint:
+    """A row of a run's record belongs to an import run or to a sync run, never both."""
+    return models.CheckConstraint(
+        condition=Q(run__isnull=False, sync_run__isnull=True)
+        | Q(run__isnull=True, sync_run__isnull=False),
+        name=name,
+    )
 
-    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="rejects")
-    line = models.PositiveIntegerField(help_text="Line in the file where the row starts.")
+
+class RejectedRow(models.Model):
+    """A record a run could not take, with where it is and why, so a person can fix the source."""
+
+    run = models.ForeignKey(
+        ImportRun, on_delete=models.CASCADE, related_name="rejects", null=True, blank=True
+    )
+    sync_run = models.ForeignKey(
+        "SyncRun", on_delete=models.CASCADE, related_name="rejects", null=True, blank=True
+    )
+    line = models.PositiveIntegerField(
+        help_text="Line in the file where the row starts; in a sync or an Open311 file, the "
+        "record's number in the run."
+    )
     external_id = models.CharField(max_length=64, blank=True)
     reason = models.CharField(max_length=500)
     raw = models.TextField(blank=True, help_text="The row as read (at most 2,000 characters).")
 
     class Meta:
-        ordering = ["run", "line"]
+        ordering = ["run", "sync_run", "line"]
+        constraints = [_one_run("rejectedrow_of_one_run")]
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.reason}"
+
+
+class RecordWarning(models.Model):
+    """A value a run left out of a record it stored, and why; or, with no line, a note about the
+    whole run (a time zone not set)."""
+
+    run = models.ForeignKey(
+        ImportRun, on_delete=models.CASCADE, related_name="record_warnings", null=True, blank=True
+    )
+    sync_run = models.ForeignKey(
+        "SyncRun", on_delete=models.CASCADE, related_name="record_warnings", null=True, blank=True
+    )
+    line = models.PositiveIntegerField(
+        null=True, blank=True, help_text="As for a rejected row; empty for the whole run."
+    )
+    external_id = models.CharField(max_length=64, blank=True)
+    field = models.CharField(
+        max_length=100, blank=True, help_text="The source's column or key that was left out."
+    )
+    value = models.CharField(max_length=200, blank=True, help_text="The value left out.")
+    reason = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["run", "sync_run", "line", "id"]
+        constraints = [_one_run("recordwarning_of_one_run")]
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" if self.line is not None else "the whole run"
+        return f"{where}: {self.reason}"
 
 
 class SyncSource(models.Model):
@@ -105,6 +156,10 @@ class SyncRun(models.Model):
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    warnings = models.PositiveIntegerField(
+        default=0, help_text="Values left out of stored records, and notes about the whole run."
+    )
     events = models.PositiveIntegerField(default=0)
     retries = models.PositiveIntegerField(default=0)
     cursor_before = models.JSONField(default=dict, blank=True)

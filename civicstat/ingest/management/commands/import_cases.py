@@ -28,16 +28,13 @@ class Command(BaseCommand):
         parser.add_argument("--date-format", help='override, e.g. "%%d/%%m/%%Y %%H:%%M:%%S"')
         parser.add_argument("--batch-size", type=int, help="rows per database batch")
         parser.add_argument("--show-rejects", type=int, default=20, metavar="N",
-                            help="list the first N rejected rows (default 20)")  # fmt: skip
+                            help="list the first N rejected rows and warnings "
+                                 "(default 20)")  # fmt: skip
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
         if not path.is_file():
             raise CommandError(f"no file at {path}")
-        try:
-            profile = load_profile(name=options["profile"], path=options["mapping"])
-        except ProfileError as exc:
-            raise CommandError(str(exc)) from None
         bar = tqdm(total=path.stat().st_size, unit="B", unit_scale=True, desc=path.name,
                    disable=options["verbosity"] < 1 or not sys.stderr.isatty())  # fmt: skip
 
@@ -45,22 +42,36 @@ class Command(BaseCommand):
             bar.update(done - bar.n)
 
         try:
+            profile = load_profile(name=options["profile"], path=options["mapping"])
             run = import_file(path=path, profile=profile, date_format=options["date_format"],
                               batch_size=options["batch_size"], progress=progress)  # fmt: skip
         except ProfileError as exc:
             raise CommandError(str(exc)) from None
         finally:
             bar.close()
+        noun, where = "rows", "line"
         self.stdout.write(
-            f"{path.name}: {run.rows_read:,} rows read, {run.created:,} created, "
+            f"{path.name}: {run.rows_read:,} {noun} read, {run.created:,} created, "
             f"{run.updated:,} updated, {run.unchanged:,} unchanged, {run.rejected:,} rejected."
         )
-        shown = run.rejects.all()[: options["show_rejects"]]
+        limit = options["show_rejects"]
+        shown = run.rejects.all()[:limit]
         for reject in shown:
-            self.stdout.write(f"  line {reject.line}: {reject.reason}")
+            self.stdout.write(f"  {where} {reject.line}: {reject.reason}")
         if run.rejected > len(shown):
             self.stdout.write(f"  … and {run.rejected - len(shown):,} more (see Import runs in "
                               "the admin)")  # fmt: skip
+        if run.warnings:
+            plural = "s" if run.warnings != 1 else ""
+            self.stdout.write(f"{run.warnings:,} warning{plural} (values left out of stored "
+                              "rows, or notes on the whole file):")  # fmt: skip
+            noted = run.record_warnings.all()[:limit]
+            for warning in noted:
+                at = f"{where} {warning.line}" if warning.line is not None else "file"
+                self.stdout.write(f"  {at}: {warning.reason}")
+            if run.warnings > len(noted):
+                self.stdout.write(f"  … and {run.warnings - len(noted):,} more (see Import runs "
+                                  "in the admin)")  # fmt: skip
         if run.state == ImportRun.State.FAILED:
             raise CommandError(f"import stopped: {run.error}")
         if run.rejected:
