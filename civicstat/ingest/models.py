@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class ImportRun(models.Model):
@@ -97,6 +101,28 @@ class RecordWarning(models.Model):
         return f"{where}: {self.reason}"
 
 
+def bounds_parse(text: str) -> tuple[float, float, float, float] | None:
+    """`west,south,east,north` as numbers; None for an empty text; ValidationError otherwise."""
+    if not text.strip():
+        return None
+    try:
+        west, south, east, north = (float(part) for part in text.split(","))
+    except ValueError:
+        raise ValidationError(
+            "Give four numbers, west,south,east,north, such as -94.77,38.80,-94.38,39.37."
+        ) from None
+    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+        raise ValidationError("West must be less than east and south less than north.")
+    return (west, south, east, north)
+
+
+def bounds_validate(text: str) -> None:
+    bounds_parse(text)
+
+
+FIRST_LOOKBACK = timedelta(days=90)
+
+
 class SyncSource(models.Model):
     """A remote endpoint CivicStat keeps itself current from: an Open311 server or SeeClickFix."""
 
@@ -125,6 +151,19 @@ class SyncSource(models.Model):
     layer = models.ForeignKey(
         "cases.Layer", on_delete=models.PROTECT, help_text="The layer its cases go into."
     )
+    start_date = models.DateField(
+        null=True,
+        blank=True,
+        help_text="A first sync reads what changed from this date on (blank: the last 90 days). "
+        "To bring in a city's whole history, give the date its records begin.",
+    )
+    bounds = models.CharField(
+        max_length=100,
+        blank=True,
+        validators=[bounds_validate],
+        help_text="west,south,east,north: a case placed outside (or at 0, 0) keeps no location, "
+        "with a warning in its run. Blank: only (0, 0) is checked.",
+    )
     every_minutes = models.PositiveIntegerField(default=15, help_text="The scheduler's interval.")
     enabled = models.BooleanField(default=True)
     cursor = models.JSONField(
@@ -137,6 +176,15 @@ class SyncSource(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def first_sync_from(self, now: datetime) -> datetime:
+        """Where a sync with no cursor starts: the start date's midnight in the city's zone."""
+        if self.start_date is None:
+            return now - FIRST_LOOKBACK
+        return timezone.make_aware(datetime.combine(self.start_date, time.min))
+
+    def bounds_box(self) -> tuple[float, float, float, float] | None:
+        return bounds_parse(self.bounds)
 
 
 class SyncRun(models.Model):

@@ -29,7 +29,12 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{source.name}: {run.state} in {run.duration or 0:.1f} s — {run.pages} pages, "
             f"{run.fetched} fetched, {run.created} new, {run.updated} updated, "
-            f"{run.unchanged} unchanged, {run.events} events, {run.retries} retries"
+            f"{run.unchanged} unchanged, {run.rejected} rejected, {run.warnings} warnings, "
+            f"{run.events} events, {run.retries} retries"
         )
+        for reject in run.rejects.all()[:10]:
+            self.stdout.write(f"  record {reject.line}: {reject.reason}")
+        if run.rejected > 10:
+            self.stdout.write("  … and more: see Sync runs in the admin")
         if run.state != SyncRun.State.DONE:
             raise CommandError(f"sync failed: {run.error} (the next sync resumes from its cursor)")
