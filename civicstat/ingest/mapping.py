@@ -179,6 +179,27 @@ def load_profile(*, name: str | None = None, path: str | Path | None = None) -> 
     return _parse(data, file)
 
 
+def source_profile(source: Any) -> Profile:
+    """A sync source's mapping (TOML in the admin). Its rows go to the source's layer unless the
+    mapping names one."""
+    where = Path(f"the mapping of source {source.name}")
+    try:
+        data = tomllib.loads(source.mapping)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"{where}: not valid TOML: {exc}") from None
+    src = data.setdefault("source", {})
+    if not isinstance(src, dict):
+        raise ProfileError(f"{where}: [source] must be a table")
+    src.setdefault("name", source.name)
+    if "layer" not in src and source.layer_id is not None:
+        layer = source.layer
+        src["layer"] = layer.slug
+        data.setdefault("layers", {}).setdefault(
+            layer.slug, {"name": layer.name, "noun": layer.noun, "position": layer.position}
+        )
+    return _parse(data, where)
+
+
 def _parse(data: dict[str, Any], file: Path) -> Profile:
     src = data.get("source", {})
     profile = Profile(name=str(src.get("name", file.stem)), path=file)

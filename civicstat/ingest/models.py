@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from civicstat.ingest.mapping import ProfileError, source_profile
+
 
 class ImportRun(models.Model):
     """One import of one file (or, later, one sync of a source): what it read and what it did."""
@@ -124,11 +126,13 @@ FIRST_LOOKBACK = timedelta(days=90)
 
 
 class SyncSource(models.Model):
-    """A remote endpoint CivicStat keeps itself current from: an Open311 server or SeeClickFix."""
+    """A remote CivicStat keeps itself current from: an Open311 server, SeeClickFix, or a dataset
+    on a Socrata portal."""
 
     class Kind(models.TextChoices):
         OPEN311 = "open311", "Open311 GeoReport v2"
         SEECLICKFIX = "seeclickfix", "SeeClickFix API v2"
+        SOCRATA = "socrata", "Socrata dataset (SODA)"
 
     class Format(models.TextChoices):
         JSON = "json", "JSON"
@@ -138,7 +142,8 @@ class SyncSource(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     url = models.URLField(
         help_text="Open311: the endpoint base, ending in /. SeeClickFix: the API base, "
-        "such as https://seeclickfix.com/api/v2/."
+        "such as https://seeclickfix.com/api/v2/. Socrata: the dataset's API endpoint, such as "
+        "https://data.example.gov/resource/abcd-1234.json (or its page on the portal)."
     )
     jurisdiction = models.CharField(
         max_length=100, blank=True, help_text="Open311 jurisdiction_id, or SeeClickFix place_url."
@@ -164,6 +169,18 @@ class SyncSource(models.Model):
         help_text="west,south,east,north: a case placed outside (or at 0, 0) keeps no location, "
         "with a warning in its run. Blank: only (0, 0) is checked.",
     )
+    app_token = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Socrata: an app token from the portal (sent as X-App-Token), so that the "
+        "portal does not throttle the sync.",
+    )
+    mapping = models.TextField(
+        blank=True,
+        help_text="Socrata: how the dataset's fields map onto cases, as TOML, written as a "
+        "mapping file for import_cases (see README, “A mapping for another city”). Its layer "
+        "defaults to the layer above.",
+    )
     every_minutes = models.PositiveIntegerField(default=15, help_text="The scheduler's interval.")
     enabled = models.BooleanField(default=True)
     cursor = models.JSONField(
@@ -176,6 +193,15 @@ class SyncSource(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.kind == self.Kind.SOCRATA:
+            if not self.mapping.strip():
+                raise ValidationError({"mapping": "A Socrata source needs a mapping of its fields"})
+            try:
+                source_profile(self)
+            except ProfileError as exc:
+                raise ValidationError({"mapping": str(exc)}) from None
 
     def first_sync_from(self, now: datetime) -> datetime:
         """Where a sync with no cursor starts: the start date's midnight in the city's zone."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import transaction
 from django.utils import timezone
@@ -32,13 +32,20 @@ from civicstat.ingest.sync.http import Fetcher, FetchError
 from civicstat.ingest.sync.open311 import Open311Client
 from civicstat.ingest.sync.remote import Page, Rejected, RemoteCase
 from civicstat.ingest.sync.seeclickfix import SeeClickFixClient
+from civicstat.ingest.sync.socrata import SocrataClient
 
 log = logging.getLogger(__name__)
+
+
+class Writer(Protocol):
+    def write(self, records: Sequence[Any]) -> None: ...
 
 
 def client_for(source: SyncSource, fetcher: Fetcher) -> Any:
     if source.kind == SyncSource.Kind.SEECLICKFIX:
         return SeeClickFixClient(source, fetcher)
+    if source.kind == SyncSource.Kind.SOCRATA:
+        return SocrataClient(source, fetcher)
     return Open311Client(source, fetcher)
 
 
@@ -52,8 +59,11 @@ def source_sync(
     ledger = Ledger(run)
     try:
         client = client_for(source, fetcher)
-        writer = RemoteWriter(source.layer, ledger, bounds=source.bounds_box())
-        writer.services(client.services())
+        if isinstance(client, SocrataClient):
+            writer: Writer = client.writer(ledger)
+        else:
+            writer = RemoteWriter(source.layer, ledger, bounds=source.bounds_box())
+            writer.services(client.services())
         for warning in getattr(client, "warnings", []):
             ledger.warn(reason=warning)
         ledger.save()

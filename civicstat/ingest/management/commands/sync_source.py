@@ -10,7 +10,10 @@ from civicstat.ingest.sync.runner import source_sync
 
 
 class Command(BaseCommand):
-    help = "Sync one Open311 or SeeClickFix source now, by name. Exit code 1 if the sync failed."
+    help = (
+        "Sync one Open311, SeeClickFix or Socrata source now, by name. Exit code 1 if the sync "
+        "failed."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", help="the source's name, as set in the admin")
