@@ -36,17 +36,18 @@ class Ledger:
         self._warnings: list[RecordWarning] = []
         self._saved = self._counts()
 
-    def _counts(self) -> tuple[int, int, int, int, int, int, int, int]:
+    def _counts(self) -> tuple[int, int, int, int, int, int, int]:
         r = self.result
         return (self.read, r.created, r.updated, r.unchanged, r.events, self.rejected,
-                self.warnings, 0)  # fmt: skip
+                self.warnings)  # fmt: skip
 
     def rollback(self) -> None:
         """Forget what was counted since the last save: its batch was rolled back."""
         self._rejects.clear()
         self._warnings.clear()
         (self.read, self.result.created, self.result.updated, self.result.unchanged,
-         self.result.events, self.rejected, self.warnings, _) = self._saved  # fmt: skip
+         self.result.events, self.rejected, self.warnings) = self._saved  # fmt: skip
+        self._on_run()
 
     def _owner(self) -> dict[str, Any]:
         return {"sync_run": self.run} if isinstance(self.run, SyncRun) else {"run": self.run}
@@ -81,10 +82,16 @@ class Ledger:
     def stored(self, result: UpsertResult) -> None:
         self.result.add(result)
 
-    @property
-    def balanced(self) -> bool:
-        r = self.result
-        return self.read == r.created + r.updated + r.unchanged + self.rejected
+    def _on_run(self) -> list[str]:
+        """Put the counts on the run; the names of the fields set."""
+        run, r = self.run, self.result
+        run.created, run.updated, run.unchanged = r.created, r.updated, r.unchanged
+        run.rejected, run.warnings = self.rejected, self.warnings
+        if isinstance(run, SyncRun):
+            run.fetched, run.events = self.read, r.events
+            return ["created", "updated", "unchanged", "rejected", "warnings", "fetched", "events"]
+        run.rows_read = self.read
+        return ["created", "updated", "unchanged", "rejected", "warnings", "rows_read"]
 
     def save(self) -> None:
         """Write the pending rejects and warnings and the run's counts (in the caller's
@@ -93,15 +100,5 @@ class Ledger:
         RecordWarning.objects.bulk_create(self._warnings)
         self._rejects.clear()
         self._warnings.clear()
-        run, r = self.run, self.result
-        run.created, run.updated, run.unchanged = r.created, r.updated, r.unchanged
-        run.rejected, run.warnings = self.rejected, self.warnings
-        fields = ["created", "updated", "unchanged", "rejected", "warnings"]
-        if isinstance(run, SyncRun):
-            run.fetched, run.events = self.read, r.events
-            fields += ["fetched", "events"]
-        else:
-            run.rows_read = self.read
-            fields.append("rows_read")
-        run.save(update_fields=fields)
+        self.run.save(update_fields=self._on_run())
         self._saved = self._counts()
