@@ -184,6 +184,11 @@ class RowNormalizer:
                 )
             self.parsers[name] = shared[tuple(formats)]
         self.status_codes = ", ".join(sorted(profile.statuses))
+        if header is not None:
+            # A CSV row holds every column, as text: the quicker reads (an import's hot path).
+            self._get = self._get_position  # type: ignore[method-assign]
+            self._text = self._text_position  # type: ignore[method-assign]
+            self._attributes = self._attributes_position  # type: ignore[method-assign]
 
     def column(self, name: str) -> str:
         """The source's name for a field, for messages."""
@@ -198,6 +203,16 @@ class RowNormalizer:
         except (KeyError, IndexError):  # a JSON record without this key
             return ""
         return v.strip() if type(v) is str else as_text(v)
+
+    def _get_position(self, values: list[str], name: str) -> str:
+        k = self.col.get(name)
+        return values[k].strip() if k is not None else self.fixed.get(name, "")
+
+    def _text_position(self, values: list[str], k: int) -> str:
+        return values[k].strip()
+
+    def _attributes_position(self, values: list[str], warnings: Any) -> dict[str, Any]:
+        return {name: v for name, k in self.attr if (v := values[k].strip())}
 
     def _when(self, values: Any, name: str, warnings: list[tuple[str, str, str]],
               required: bool = False) -> datetime | None:  # fmt: skip
