@@ -67,3 +67,37 @@ def areas_load(*, path: Path, kind: str, name_field: str, code_field: str = "",
         # New outlines change public answers (the areas layer, where maps open) as new cases do.
         data_version_bump(ChangeScope())
     return loaded, skipped
+
+
+# The outline of an area known only by its code: a MultiPolygon with no polygons, which no point
+# is in and no map draws. Loading the area's boundaries later (same kind and name) fills it in.
+NO_OUTLINE: dict[str, Any] = {"type": "MultiPolygon", "coordinates": []}
+
+
+def has_outline(geometry: dict[str, Any]) -> bool:
+    return bool(geometry.get("coordinates") or geometry.get("geometries"))
+
+
+def areas_by_code(*, kind: str, names: dict[str, str]) -> dict[str, int]:
+    """Ids of the areas of `kind` with these codes (`names` maps a code to the name it gets if
+    new). A code no area has yet becomes an area with no outline, so that a city whose files carry
+    district numbers but which has no boundary file can still count and filter by district."""
+    found = dict(Area.objects.filter(kind=kind, code__in=list(names)).values_list("code", "id"))
+    for code in sorted(set(names) - set(found)):
+        name = names[code][:150]
+        base = slugify(name)[:45] or slugify(code)[:45] or "area"
+        slug, n = base, 2
+        while True:
+            same = Area.objects.filter(kind=kind, slug=slug).first()
+            if same is None:
+                found[code] = Area.objects.create(kind=kind, slug=slug, name=name, code=code,
+                                                  geometry=NO_OUTLINE).id  # fmt: skip
+                break
+            if not same.code:
+                # Loaded from a boundary file without its codes: the same area, by name.
+                same.code = code
+                same.save(update_fields=["code"])
+                found[code] = same.id
+                break
+            slug, n = f"{base}-{n}", n + 1
+    return found

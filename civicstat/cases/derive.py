@@ -53,7 +53,10 @@ class Derived:
     def __init__(self, r: CaseRecord, zone: ZoneInfo, area_ids: list[int]) -> None:
         located = r.lat is not None and r.lon is not None and not r.location_approximate
         # A placeholder point gets no cell and no areas: it must not match a radius or a district.
+        # Areas the source names by code hold whatever the point.
         self.area_ids = area_ids if located else []
+        if r.area_ids:
+            self.area_ids = list(dict.fromkeys([*self.area_ids, *r.area_ids]))
         self.cell = h3_cell(r.lat, r.lon) if located else None  # type: ignore[arg-type]
         self.requested_day = _local_day(r.requested_at, zone)
         if r.status_group == StatusGroup.CLOSED and r.closed_at is not None:
@@ -75,6 +78,12 @@ def fingerprint(r: CaseRecord, attributes_json: str) -> int:
         instant_text(r.requested_at), instant_text(r.updated_at), instant_text(r.closed_at),
         instant_text(r.expected_at), r.channel, attributes_json,
     ))  # fmt: skip
+    # Fields added later count only when set, so that the cases stored before them keep their
+    # fingerprint and a re-import of the same file still changes nothing.
+    if r.closed_approximate:
+        text += "\x1fclosed~"
+    if r.area_ids:
+        text += "\x1fareas:" + ",".join(map(str, sorted(r.area_ids)))
     digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 

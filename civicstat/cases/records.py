@@ -23,9 +23,13 @@ class CaseRecord:
     location_approximate: bool = False
     updated_at: datetime | None = None
     closed_at: datetime | None = None
+    # The source gave no closing time: closed_at is when it last changed the case.
+    closed_approximate: bool = False
     expected_at: datetime | None = None
     channel: str = ""
     attributes: dict[str, Any] = field(default_factory=dict)
+    # Areas the source names by code (a council district number), beside those its point is in.
+    area_ids: tuple[int, ...] = ()
 
 
 @dataclass(slots=True)

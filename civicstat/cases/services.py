@@ -43,7 +43,7 @@ from civicstat.maps.cells import CellDelta
 _SOURCE_FIELDS = (
     "external_id", "service_id", "department_id", "status", "status_group", "description",
     "address", "zip_code", "lat", "lon", "location_approximate", "requested_at", "updated_at",
-    "closed_at", "expected_at", "channel", "attributes",
+    "closed_at", "expected_at", "channel", "attributes", "closed_approximate",
 )  # fmt: skip
 _DERIVED_FIELDS = (
     "h3_cell",
@@ -231,8 +231,8 @@ def case_upsert(
                 r.description, r.address, r.zip_code, r.lat, r.lon, r.location_approximate,
                 adapt.dt(r.requested_at), adapt.dt(r.updated_at), adapt.dt(r.closed_at),
                 adapt.dt(r.expected_at), r.channel, adapt.json(r.attributes, d.attributes_json),
-                d.cell, adapt.day(d.requested_day), adapt.day(d.closed_day), d.close_bucket,
-                d.fingerprint, now_value,
+                r.closed_approximate, d.cell, adapt.day(d.requested_day),
+                adapt.day(d.closed_day), d.close_bucket, d.fingerprint, now_value,
             ]  # fmt: skip
 
         columns = [_column(f) for f in (*_SOURCE_FIELDS, *_DERIVED_FIELDS)]
@@ -417,21 +417,28 @@ def case_create(*, layer: Layer, record: CaseRecord, contact: dict[str, Any] | N
     return case
 
 
-def case_events_add(*, case_id: int, notes: Sequence[tuple[datetime, str]]) -> int:
+def case_events_add(*, case_id: int, notes: Sequence[tuple[datetime, str, str]]) -> int:
     """Add notes a source reported to a case's history, skipping ones already recorded.
 
-    A sync sees the same notes again on every pass; a note is the same when its time and text are.
+    Each note is (time, text, label): the label is what the source called it, in words
+    ("Follow-on request closed"), or empty for a plain note. A sync sees the same notes again on
+    every pass; a note is the same when its time, text and label are.
     """
     if not notes:
         return 0
     seen = set(
-        CaseEvent.objects.filter(case_id=case_id, kind=EventKind.NOTE).values_list("at", "note")
+        CaseEvent.objects.filter(case_id=case_id, kind=EventKind.NOTE).values_list(
+            "at", "note", "label"
+        )
     )
-    fresh = [(at, text) for at, text in dict.fromkeys(notes) if (at, text) not in seen]
+    fresh = [n for n in dict.fromkeys(notes) if n not in seen]
     if fresh:
         with transaction.atomic():
             CaseEvent.objects.bulk_create(
-                [CaseEvent(case_id=case_id, kind=EventKind.NOTE, at=at, note=t) for at, t in fresh]
+                [
+                    CaseEvent(case_id=case_id, kind=EventKind.NOTE, at=at, note=t, label=label)
+                    for at, t, label in fresh
+                ]
             )
             data_version_bump(ChangeScope())
     return len(fresh)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -12,6 +13,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from civicstat.cases import bulkload
+from civicstat.cases.areas import areas_by_code
 from civicstat.cases.models import Layer
 from civicstat.cases.records import CaseRecord, UpsertResult
 from civicstat.cases.services import (
@@ -21,20 +23,23 @@ from civicstat.cases.services import (
     layer_ensure,
     services_ensure,
 )
+from civicstat.ingest.ledger import Ledger
 from civicstat.ingest.mapping import Profile
-from civicstat.ingest.models import ImportRun, RejectedRow
-from civicstat.ingest.normalize import Normalized, Reject, RowNormalizer
-from civicstat.ingest.readers import Row, RowReader, printable
+from civicstat.ingest.models import ImportRun
+from civicstat.ingest.normalize import Normalized, Reject, RowNormalizer, as_text
+from civicstat.ingest.readers import Row, RowReader
 
 
 class _Resolver:
-    """Department and service ids by name, created on first sight, remembered for the import."""
+    """Department, service and area ids by name or code, created on first sight, remembered."""
 
     def __init__(self, profile: Profile, layers: dict[str, Layer]) -> None:
         self.profile = profile
         self.layers = layers
         self.departments: dict[str, int | None] = {}
         self.services: dict[str, dict[str, int]] = {slug: {} for slug in layers}
+        self.areas: dict[str, dict[str, int]] = {a.kind: {} for a in profile.areas}
+        self.area_names = {a.kind: a.name for a in profile.areas}
 
     def department(self, name: str) -> int | None:
         if name not in self.departments:
@@ -43,18 +48,88 @@ class _Resolver:
         return self.departments[name]
 
     def records(self, slug: str, batch: list[Normalized]) -> list[CaseRecord]:
-        """The batch's records with department and service ids filled in."""
+        """The batch's records with department, service and area ids filled in."""
         known = self.services[slug]
         wanted: dict[str, tuple[str, str, int | None]] = {}
+        codes: defaultdict[str, set[str]] = defaultdict(set)
         for n in batch:
             n.record.department_id = self.department(n.department)
             if n.service_code and n.service_code not in known:
                 wanted[n.service_code] = (n.service_name, n.service_group, n.record.department_id)
+            for kind, code in n.area_codes:
+                if code not in self.areas[kind]:
+                    codes[kind].add(code)
         if wanted:
             known.update(services_ensure(layer=self.layers[slug], wanted=wanted))
+        for kind, missing in codes.items():
+            name = self.area_names[kind]
+            self.areas[kind].update(
+                areas_by_code(kind=kind, names={c: name.format(c) for c in missing})
+            )
         for n in batch:
             n.record.service_id = known[n.service_code] if n.service_code else None
+            if n.area_codes:
+                n.record.area_ids = tuple(self.areas[kind][code] for kind, code in n.area_codes)
         return [n.record for n in batch]
+
+
+def generations[T](items: Sequence[T], key: Callable[[T], str]) -> list[list[T]]:
+    """The items in lists that name each case (`key`) once, in order.
+
+    A batch that names a case twice (a file with a row per status change) is written in turns,
+    so the later record updates the earlier one: each is counted, and the change between them
+    becomes history instead of one of them vanishing.
+    """
+    turns: list[list[T]] = []
+    seen: dict[str, int] = {}
+    for item in items:
+        k = key(item)
+        turn = seen.get(k, 0)
+        seen[k] = turn + 1
+        if turn == len(turns):
+            turns.append([])
+        turns[turn].append(item)
+    return turns
+
+
+def _external_id(r: CaseRecord) -> str:
+    return r.external_id
+
+
+class CaseBatches:
+    """Normalised records into cases, a batch at a time, each layer's with its own services."""
+
+    def __init__(self, *, profile: Profile, ledger: Ledger, bulk: bool = False) -> None:
+        statuses = {code: (rule.group, rule.label) for code, rule in profile.statuses.items()}
+        self.layers = {
+            slug: layer_ensure(
+                slug=slug, name=spec.name, noun=spec.noun, position=spec.position, statuses=statuses
+            )  # fmt: skip
+            for slug, spec in profile.layers.items()
+        }
+        self.resolve = _Resolver(profile, self.layers)
+        self.areas = area_index()
+        self.ledger = ledger
+        self.bulk = bulk
+        self.pending: defaultdict[str, list[Normalized]] = defaultdict(list)
+
+    def add(self, n: Normalized) -> None:
+        for column, value, reason in n.warnings:
+            self.ledger.warn(line=n.line, external_id=n.record.external_id, field=column,
+                             value=value, reason=reason)  # fmt: skip
+        self.pending[n.layer].append(n)
+
+    def write(self) -> UpsertResult:
+        """Store the pending records; what they became goes to the ledger (saved by the caller,
+        in the same transaction when there is one)."""
+        total = UpsertResult()
+        for slug, batch in self.pending.items():
+            for turn in generations(self.resolve.records(slug, batch), key=_external_id):
+                total.add(case_upsert(layer=self.layers[slug], records=turn, areas=self.areas,
+                                      deferred=self.bulk))  # fmt: skip
+        self.pending.clear()
+        self.ledger.stored(total)
+        return total
 
 
 def import_file(
@@ -66,7 +141,8 @@ def import_file(
     progress: Callable[[int, int], None] | None = None,
     bulk: bool | None = None,
 ) -> ImportRun:
-    """Import every valid row of `path`; store each rejected row with its line and reason.
+    """Import every valid row of `path`; store each rejected row with its line and reason, and
+    each value left out of a stored row with a warning.
 
     Raises ProfileError before writing anything when the mapping does not fit the file. A database
     failure stops the import with the run marked failed; batches already committed stay, and
@@ -78,18 +154,15 @@ def import_file(
     reader = RowReader(path, profile)
     try:
         header = reader.read_header()
-        profile.check_header(header)
-        normalize = RowNormalizer(profile, header, ZoneInfo(settings.TIME_ZONE), date_format)
-        statuses = {code: (rule.group, rule.label) for code, rule in profile.statuses.items()}
-        layers = {
-            slug: layer_ensure(
-                slug=slug, name=spec.name, noun=spec.noun, position=spec.position, statuses=statuses
-            )  # fmt: skip
-            for slug, spec in profile.layers.items()
-        }
-        resolve = _Resolver(profile, layers)
-        id_column = header.index(profile.columns["external_id"])
-        areas = area_index()
+        # A JSON line leaves out the keys it has no value for: its records are read by key, and
+        # only the columns no row can do without must be in the first records.
+        by_key = reader.format == "jsonl"
+        profile.check_header(header, only_required=by_key)
+        normalize = RowNormalizer(profile, None if by_key else header,
+                                  ZoneInfo(settings.TIME_ZONE), date_format)  # fmt: skip
+        id_key: Any = profile.columns["external_id"]
+        if not by_key:
+            id_key = header.index(id_key)
         bulkload.catch_up()  # a bulk load stopped half-way left the rollups stale
         if bulk is None:
             bulk = bulkload.should_defer()
@@ -97,43 +170,44 @@ def import_file(
         if bulk:
             bulkload.defer()
         run = ImportRun.objects.create(profile=profile.name, file_name=path.name)
+        ledger = Ledger(run)
+        for warning in profile.zone_warnings(settings.TIME_ZONE):
+            ledger.warn(reason=warning)
+        batches = CaseBatches(profile=profile, ledger=ledger, bulk=bool(bulk))
         size = batch_size or settings.INGEST_BATCH_SIZE
-        pending: defaultdict[str, list[Normalized]] = defaultdict(list)
-        rejects: list[RejectedRow] = []
-        total = UpsertResult()
-        count = 0
+        unseen = profile.used_columns() - set(header) if by_key else set()
 
         def flush() -> None:
-            for slug, batch in pending.items():
-                records = resolve.records(slug, batch)
-                total.add(case_upsert(layer=layers[slug], records=records, areas=areas,
-                                      deferred=bool(bulk)))  # fmt: skip
-            pending.clear()
-            RejectedRow.objects.bulk_create(rejects)
-            run.rows_read, run.rejected = count, run.rejected + len(rejects)
-            run.created, run.updated, run.unchanged = total.created, total.updated, total.unchanged
-            run.save(update_fields=["rows_read", "rejected", "created", "updated", "unchanged"])
-            rejects.clear()
+            batches.write()
+            ledger.save()
             if bulk:
-                growing.written(total.created)
+                growing.written(ledger.result.created)
             if progress:
                 progress(reader.bytes_read, reader.size)
 
         try:
             row: Row
             for row in reader:
-                count += 1
+                ledger.read += 1
                 if row.problem:
-                    rejects.append(_reject(run, row, row.problem, id_column))
+                    ledger.reject(line=row.line, reason=row.problem, raw=row.raw(),
+                                  external_id=_row_external_id(row, id_key))  # fmt: skip
                     continue
+                if unseen and isinstance(row.values, dict):
+                    unseen.difference_update(row.values)
                 try:
                     n = normalize(row.values)
                 except Reject as exc:
-                    rejects.append(_reject(run, row, str(exc), id_column))
+                    ledger.reject(line=row.line, reason=str(exc), raw=row.raw(),
+                                  external_id=_row_external_id(row, id_key))  # fmt: skip
                     continue
-                pending[n.layer].append(n)
-                if count % size == 0:
+                n.line = row.line
+                batches.add(n)
+                if ledger.read % size == 0:
                     flush()
+            for column in sorted(unseen):
+                ledger.warn(field=column, reason=f"no record has the column {column!r} that the "
+                                                 "mapping names: check its spelling")  # fmt: skip
             flush()
             if bulk:
                 bulkload.catch_up()
@@ -150,7 +224,9 @@ def import_file(
         reader.close()
 
 
-def _reject(run: ImportRun, row: Row, reason: str, id_column: int) -> RejectedRow:
-    external_id = printable(row.values[id_column][:64]) if len(row.values) > id_column else ""
-    return RejectedRow(run=run, line=row.line, external_id=external_id, reason=reason[:500],
-                       raw=row.raw())  # fmt: skip
+def _row_external_id(row: Row, key: Any) -> str:
+    if isinstance(row.values, dict):
+        return as_text(row.values.get(key))
+    if isinstance(key, int) and len(row.values) > key:
+        return row.values[key]
+    return ""

@@ -38,8 +38,20 @@ COLUMN_FIELDS = {
     "zip_code": "the ZIP code",
     "lat": "latitude (WGS 84)",
     "lon": "longitude (WGS 84)",
+    "location": 'a point column, when there is no latitude and longitude: GeoJSON {"type": '
+    '"Point", "coordinates": [lon, lat]}, {"latitude": …, "longitude": …} or POINT (lon lat)',
     "channel": "how it was reported: phone, web, app…",
 }
+# Which format list each date column is read with, unless [formats] names the column itself.
+DATE_KINDS = {
+    "requested_at": "datetime", "updated_at": "datetime", "closed_at": "datetime",
+    "expected_at": "datetime", "requested_date": "date", "closed_date": "date",
+    "requested_time": "time",
+}  # fmt: skip
+DEFAULT_FORMATS = {"datetime": ["%Y-%m-%d %H:%M:%S"], "date": ["%Y-%m-%d"], "time": ["%H:%M"]}
+# Fields a row cannot be a case without: a bad or missing value rejects the row. A bad value in
+# any other column is left out of the case, with a warning.
+REQUIRED_FIELDS = ("external_id", "status", "requested_at", "requested_date")
 
 
 class ProfileError(ValueError):
@@ -67,6 +79,15 @@ class LayerRule:
     layer: str
 
 
+@dataclass(frozen=True)
+class AreaColumn:
+    """A column naming an area by its code (a council district's number)."""
+
+    kind: str
+    column: str
+    name: str = "{}"
+
+
 @dataclass
 class Profile:
     name: str
@@ -80,8 +101,10 @@ class Profile:
     layer_rules: list[LayerRule] = field(default_factory=list)
     bounds: tuple[float, float, float, float] | None = None
     columns: dict[str, str] = field(default_factory=dict)
+    fixed: dict[str, str] = field(default_factory=dict)  # field → the value of every row
     attributes: dict[str, str] = field(default_factory=dict)
-    formats: dict[str, str] = field(default_factory=dict)
+    areas: list[AreaColumn] = field(default_factory=list)
+    formats: dict[str, list[str]] = field(default_factory=dict)  # a kind or a field → formats
     statuses: dict[str, StatusRule] = field(default_factory=dict)
     departments: dict[str, str] = field(default_factory=dict)
     placeholders: list[tuple[float, float]] = field(default_factory=list)
@@ -89,16 +112,47 @@ class Profile:
 
     def used_columns(self) -> set[str]:
         return {*self.columns.values(), *self.attributes.values(),
-                *(r.column for r in self.layer_rules)}  # fmt: skip
+                *(r.column for r in self.layer_rules), *(a.column for a in self.areas)}  # fmt: skip
 
-    def check_header(self, header: list[str]) -> None:
-        """Fail at once, listing what the file has, when the mapping names a missing column."""
-        missing = sorted(self.used_columns() - set(header))
+    def required_columns(self) -> set[str]:
+        return {self.columns[f] for f in REQUIRED_FIELDS if f in self.columns}
+
+    def formats_for(self, field: str, override: str | None = None) -> list[str]:
+        """The formats a date column is tried with, in order. `override` (a date-and-time format,
+        or a date format) replaces those of its kind for the whole file."""
+        kind = DATE_KINDS[field]
+        if override and kind == ("datetime" if "%H" in override or "%I" in override else "date"):
+            return [override]
+        return self.formats.get(field) or self.formats.get(kind) or DEFAULT_FORMATS[kind]
+
+    def check_header(self, header: list[str], *, only_required: bool = False) -> None:
+        """Fail at once, listing what the file has, when the mapping names a missing column.
+
+        `only_required`: the header is what the first records of a JSON-lines file or a dataset
+        hold, and a record may leave out a key it has no value for; only the columns no row can
+        do without must be there."""
+        wanted = self.required_columns() if only_required else self.used_columns()
+        missing = sorted(wanted - set(header))
         if missing:
             raise ProfileError(
                 f"the file has no column {', '.join(map(repr, missing))} that the mapping "
                 f"{self.name!r} names; its columns are: {', '.join(header)}"
             )
+
+    def zone_warnings(self, time_zone: str) -> list[str]:
+        """What a person should know about the zone the source's times are read in."""
+        if self.timezone is None:
+            return [
+                f"the mapping {self.name!r} sets no source.timezone, so the times in the source "
+                f"are read as TIME_ZONE ({time_zone}); set source.timezone if they are not"
+            ]
+        if self.timezone.key != time_zone:
+            return [
+                f"the source's times are in {self.timezone.key} but TIME_ZONE is {time_zone}: "
+                f"days, weeks and fiscal periods are counted in {time_zone}; set TIME_ZONE="
+                f"{self.timezone.key} if that is the city's zone"
+            ]
+        return []
 
 
 def available_profiles() -> list[str]:
@@ -123,6 +177,27 @@ def load_profile(*, name: str | None = None, path: str | Path | None = None) -> 
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"{file}: not valid TOML: {exc}") from None
     return _parse(data, file)
+
+
+def source_profile(source: Any) -> Profile:
+    """A sync source's mapping (TOML in the admin). Its rows go to the source's layer unless the
+    mapping names one."""
+    where = Path(f"the mapping of source {source.name}")
+    try:
+        data = tomllib.loads(source.mapping)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"{where}: not valid TOML: {exc}") from None
+    src = data.setdefault("source", {})
+    if not isinstance(src, dict):
+        raise ProfileError(f"{where}: [source] must be a table")
+    src.setdefault("name", source.name)
+    if "layer" not in src and source.layer_id is not None:
+        layer = source.layer
+        src["layer"] = layer.slug
+        data.setdefault("layers", {}).setdefault(
+            layer.slug, {"name": layer.name, "noun": layer.noun, "position": layer.position}
+        )
+    return _parse(data, where)
 
 
 def _parse(data: dict[str, Any], file: Path) -> Profile:
@@ -161,25 +236,34 @@ def _parse(data: dict[str, Any], file: Path) -> Profile:
             raise ProfileError(f"{file}: layer rule pattern: {exc}") from None
         profile.layer_rules.append(LayerRule(str(rule["column"]), pattern, str(rule["layer"])))
 
-    columns = {str(k): str(v) for k, v in data.get("columns", {}).items()}
-    unknown = sorted(set(columns) - set(COLUMN_FIELDS))
-    if unknown:
-        raise ProfileError(f"{file}: [columns] has unknown field(s) {', '.join(unknown)}; "
-                           f"known: {', '.join(COLUMN_FIELDS)}")  # fmt: skip
-    for required in ("external_id", "status"):
-        if required not in columns:
-            raise ProfileError(f"{file}: [columns] must name {required}")
-    if "requested_at" not in columns and "requested_date" not in columns:
-        raise ProfileError(f"{file}: [columns] must name requested_at or requested_date")
-    profile.columns = columns
+    _parse_columns(profile, data.get("columns", {}), file)
     profile.attributes = {str(k): str(v) for k, v in data.get("attributes", {}).items()}
+    for kind, spec in data.get("areas", {}).items():
+        if not re.fullmatch(r"[-a-z0-9_]+", str(kind)):
+            raise ProfileError(f"{file}: [areas.{kind}]: an area kind is a slug, such as "
+                               '"council-district"')  # fmt: skip
+        if not isinstance(spec, dict) or not isinstance(spec.get("column"), str):
+            raise ProfileError(f'{file}: [areas.{kind}] needs column = "…", the column holding '
+                               "the area's code")  # fmt: skip
+        name = str(spec.get("name", "{}"))
+        if "{}" not in name:
+            raise ProfileError(f'{file}: areas.{kind}.name must hold {{}} for the code, such as '
+                               '"District {}"')  # fmt: skip
+        profile.areas.append(AreaColumn(str(kind), spec["column"], name))
 
-    profile.formats = {str(k): str(v) for k, v in data.get("formats", {}).items()}
-    for kind, fmt in profile.formats.items():
-        try:
-            compile_parser(fmt)
-        except DateFormatError as exc:
-            raise ProfileError(f"{file}: formats.{kind}: {exc}") from None
+    for key, value in data.get("formats", {}).items():
+        if key not in DEFAULT_FORMATS and key not in DATE_KINDS:
+            raise ProfileError(f"{file}: [formats] has unknown key {key!r}; known: "
+                               f"{', '.join([*DEFAULT_FORMATS, *DATE_KINDS])}")  # fmt: skip
+        formats = [value] if isinstance(value, str) else value
+        if not (isinstance(formats, list) and formats and all(isinstance(f, str) for f in formats)):
+            raise ProfileError(f"{file}: formats.{key} must be a format or a list of formats")
+        for fmt in formats:
+            try:
+                compile_parser(fmt)
+            except DateFormatError as exc:
+                raise ProfileError(f"{file}: formats.{key}: {exc}") from None
+        profile.formats[str(key)] = list(formats)
 
     for code, rule in data.get("statuses", {}).items():
         group = rule.get("group") if isinstance(rule, dict) else None
@@ -193,3 +277,32 @@ def _parse(data: dict[str, Any], file: Path) -> Profile:
     for point in data.get("placeholder_locations", []):
         profile.placeholders.append((float(point["lat"]), float(point["lon"])))
     return profile
+
+
+def _parse_columns(profile: Profile, columns: dict[str, Any], file: Path) -> None:
+    """[columns]: each field a column name, or a fixed value every row gets."""
+    unknown = sorted(set(columns) - set(COLUMN_FIELDS))
+    if unknown:
+        raise ProfileError(f"{file}: [columns] has unknown field(s) {', '.join(unknown)}; "
+                           f"known: {', '.join(COLUMN_FIELDS)}")  # fmt: skip
+    for name, spec in columns.items():
+        if isinstance(spec, str):
+            profile.columns[name] = spec
+        elif isinstance(spec, dict) and set(spec) == {"column"} and isinstance(spec["column"], str):
+            profile.columns[name] = spec["column"]
+        elif (isinstance(spec, dict) and set(spec) == {"value"}
+              and isinstance(spec["value"], str | int | float)
+              and not isinstance(spec["value"], bool)):  # fmt: skip
+            if name in ("external_id", "requested_at", "requested_date", "requested_time"):
+                raise ProfileError(f"{file}: columns.{name} cannot be a fixed value: it differs "
+                                   "from row to row")  # fmt: skip
+            profile.fixed[name] = str(spec["value"])
+        else:
+            raise ProfileError(f'{file}: columns.{name} must be a column name ("Agency") or a '
+                               'fixed value ({ value = "Police" })')  # fmt: skip
+    if "external_id" not in profile.columns:
+        raise ProfileError(f"{file}: [columns] must name external_id")
+    if "status" not in profile.columns and "status" not in profile.fixed:
+        raise ProfileError(f"{file}: [columns] must name status")
+    if "requested_at" not in profile.columns and "requested_date" not in profile.columns:
+        raise ProfileError(f"{file}: [columns] must name requested_at or requested_date")

@@ -1,15 +1,24 @@
-"""Turning one row of a city's file into a CaseRecord, or into a reason a person can act on."""
+"""Turning one record of a city's source into a CaseRecord, or into a reason a person can act on.
+
+A record is a CSV row (strings in header order) or an object: a JSON line or a Socrata row, its
+values typed as JSON typed them and with only the keys it has. A record without what every case
+needs (its id, status and opening time, and its location when the mapping requires one) is
+rejected; a bad value in any other column is left out of the case, with a warning.
+"""
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from civicstat.cases.records import CaseRecord
-from civicstat.ingest.mapping import Profile
+from civicstat.ingest.mapping import DATE_KINDS, Profile
 from civicstat.lib.timeparse import compile_parser, describe
 
 _PLACEHOLDER_TOLERANCE = 1e-4  # degrees, about 10 m
@@ -17,10 +26,31 @@ _PLACEHOLDER_TOLERANCE = 1e-4  # degrees, about 10 m
 # 80 k rows, 5 k days), so parsing each text once takes date parsing off the profile; the bound
 # keeps a file of all-distinct timestamps from growing it without end.
 _PARSED_MAX = 100_000
+_WKT_POINT = re.compile(r"\s*POINT\s*\(\s*(\S+)\s+(\S+)\s*\)\s*\Z", re.IGNORECASE)
+_LAT_LON_PAIR = re.compile(r"\s*\(\s*([^,\s]+)\s*,\s*([^,\s)]+)\s*\)\s*\Z")
+
+
+def _first_of(parsers: Sequence[Callable[[str], datetime]]) -> Callable[[str], datetime]:
+    """Tries each format in order; the error names what a person must fix."""
+    if len(parsers) == 1:
+        return parsers[0]
+
+    def parse(text: str) -> datetime:
+        errors = []
+        for p in parsers:
+            try:
+                return p(text)
+            except ValueError as exc:
+                errors.append(str(exc))
+        impossible = [e for e in errors if "is not a real" in e]
+        raise ValueError(impossible[0] if impossible else errors[0])
+
+    return parse
 
 
 def _remembered(parse: Callable[[str], datetime], zone: ZoneInfo) -> Callable[[str], datetime]:
-    """`parse`, its result put in `zone`, kept by text (a failure is not kept: it raises again)."""
+    """`parse`, a naive result put in `zone`, kept by text (a failure is not kept: it raises
+    again)."""
     seen: dict[str, datetime] = {}
 
     def parse_once(text: str) -> datetime:
@@ -28,7 +58,8 @@ def _remembered(parse: Callable[[str], datetime], zone: ZoneInfo) -> Callable[[s
         if found is None:
             if len(seen) >= _PARSED_MAX:
                 seen.clear()
-            found = seen[text] = parse(text).replace(tzinfo=zone)
+            parsed = parse(text)
+            found = seen[text] = parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
         return found
 
     return parse_once
@@ -46,50 +77,167 @@ class Normalized:
     service_group: str
     department: str
     record: CaseRecord
+    area_codes: list[tuple[str, str]] = field(default_factory=list)  # (kind, code)
+    # Values left out of the record: (the source's column, the value, why).
+    warnings: list[tuple[str, str, str]] = field(default_factory=list)
+    line: int = 0  # where the record is in its file or sync run
+
+
+def as_text(value: Any) -> str:
+    """A value of a JSON record as a text field holds it."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def point_of(value: Any) -> tuple[str, str] | None:
+    """(latitude, longitude) as text from a point column; None when it is empty.
+
+    Takes GeoJSON (`{"type": "Point", "coordinates": [lon, lat]}`, as Socrata's point columns),
+    Socrata's older location column (`{"latitude": "39.1", "longitude": "-94.5", …}`), and, in
+    text, `POINT (lon lat)` (Socrata's CSV exports), `(lat, lon)` or either JSON form. Raises
+    ValueError for anything else.
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        if text.startswith("{"):
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError:
+                raise ValueError("not a point") from None
+        elif m := _WKT_POINT.match(text):
+            return m.group(2), m.group(1)
+        elif m := _LAT_LON_PAIR.match(text):
+            return m.group(1), m.group(2)
+        else:
+            raise ValueError("not a point")
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        coordinates = value.get("coordinates")
+        if value.get("type") == "Point" and isinstance(coordinates, list):
+            if len(coordinates) < 2:
+                return None
+            return as_text(coordinates[1]), as_text(coordinates[0])
+        if "latitude" in value or "longitude" in value:
+            lat, lon = as_text(value.get("latitude")), as_text(value.get("longitude"))
+            return (lat, lon) if lat or lon else None  # a location with only an address
+    raise ValueError("not a point")
+
+
+def location_problem(
+    lat: float, lon: float, bounds: tuple[float, float, float, float] | None
+) -> str | None:
+    """Why a point cannot be a case's location (file imports and syncs check the same), or None."""
+    if not (math.isfinite(lat) and math.isfinite(lon)) or (lat == 0 and lon == 0):
+        return f"no location: ({lat}, {lon}) is not a real place"
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return f"no location: ({lat}, {lon}) is not a latitude and longitude"
+    if bounds is not None:
+        west, south, east, north = bounds
+        if not (south <= lat <= north and west <= lon <= east):
+            return (f"the location ({lat}, {lon}) is outside the city "
+                    f"(west {west}, south {south}, east {east}, north {north})")  # fmt: skip
+    return None
 
 
 class RowNormalizer:
+    """Reads records of one source. `header`: a CSV file's columns; None for records that are
+    objects (JSON lines, Socrata rows), read by key."""
+
     def __init__(
-        self, profile: Profile, header: list[str], zone: ZoneInfo, date_format: str | None = None
-    ) -> None:
+        self, profile: Profile, header: list[str] | None, zone: ZoneInfo,
+        date_format: str | None = None,
+    ) -> None:  # fmt: skip
         self.profile = profile
         self.zone = profile.timezone or zone
-        index = {name: i for i, name in enumerate(header)}
-        self.col = {field: index[column] for field, column in profile.columns.items()}
-        self.attr = [(key, index[column]) for key, column in profile.attributes.items()]
-        self.rules = [(index[r.column], r.pattern, r.layer) for r in profile.layer_rules]
-        formats = dict(profile.formats)
-        if date_format:
-            # One override for the file: a date-and-time format, or a date format.
-            formats["datetime" if "%H" in date_format or "%I" in date_format else "date"] = (
-                date_format
-            )
-        self.datetime_format = formats.get("datetime", "%Y-%m-%d %H:%M:%S")
-        self.date_format = formats.get("date", "%Y-%m-%d")
-        self.parse_datetime = _remembered(compile_parser(self.datetime_format), self.zone)
-        self.parse_date = _remembered(compile_parser(self.date_format), self.zone)
-        self.parse_time = _remembered(compile_parser(formats.get("time", "%H:%M")), self.zone)
+        # A CSV row's values are found by position, an object's by name.
+        key: Callable[[str], Any] = (
+            str if header is None else {name: i for i, name in enumerate(header)}.__getitem__
+        )
+        self.col = {f: key(column) for f, column in profile.columns.items()}
+        self.fixed = dict(profile.fixed)
+        self.attr = [(name, key(column)) for name, column in profile.attributes.items()]
+        self.rules = [(key(r.column), r.pattern, r.layer) for r in profile.layer_rules]
+        self.area_columns = [(a.kind, key(a.column), a.column) for a in profile.areas]
+        self.formats: dict[str, list[str]] = {}
+        self.parsers: dict[str, Callable[[str], datetime]] = {}
+        shared: dict[tuple[str, ...], Callable[[str], datetime]] = {}
+        for name in DATE_KINDS:
+            if name not in self.col and name not in self.fixed:
+                continue
+            formats = self.formats[name] = profile.formats_for(name, date_format)
+            if tuple(formats) not in shared:
+                # Columns read alike share one parser, and so its memory of texts already read.
+                shared[tuple(formats)] = _remembered(
+                    _first_of([compile_parser(f) for f in formats]), self.zone
+                )
+            self.parsers[name] = shared[tuple(formats)]
         self.status_codes = ", ".join(sorted(profile.statuses))
+        if header is not None:
+            # A CSV row holds every column, as text: the quicker reads (an import's hot path).
+            self._get = self._get_position  # type: ignore[method-assign]
+            self._text = self._text_position  # type: ignore[method-assign]
+            self._attributes = self._attributes_position  # type: ignore[method-assign]
 
-    def _get(self, values: list[str], field: str) -> str:
-        i = self.col.get(field)
-        return values[i].strip() if i is not None else ""
+    def column(self, name: str) -> str:
+        """The source's name for a field, for messages."""
+        return self.profile.columns.get(name) or f"{name} (a fixed value)"
 
-    def _when(self, values: list[str], field: str, parse: Callable[[str], datetime],
-              fmt: str) -> datetime | None:  # fmt: skip
-        text = self._get(values, field)
+    def _get(self, values: Any, name: str) -> str:
+        k = self.col.get(name)
+        if k is None:
+            return self.fixed.get(name, "")
+        try:
+            v = values[k]
+        except (KeyError, IndexError):  # a JSON record without this key
+            return ""
+        return v.strip() if type(v) is str else as_text(v)
+
+    def _get_position(self, values: list[str], name: str) -> str:
+        k = self.col.get(name)
+        return values[k].strip() if k is not None else self.fixed.get(name, "")
+
+    def _text_position(self, values: list[str], k: int) -> str:
+        return values[k].strip()
+
+    def _attributes_position(self, values: list[str], warnings: Any) -> dict[str, Any]:
+        return {name: v for name, k in self.attr if (v := values[k].strip())}
+
+    def _when(self, values: Any, name: str, warnings: list[tuple[str, str, str]],
+              required: bool = False) -> datetime | None:  # fmt: skip
+        text = self._get(values, name)
         if not text:
             return None
         try:
-            return parse(text)
-        except ValueError:
-            column = self.profile.columns[field]
-            raise Reject(f"bad date in {column!r}: {text!r} is not in the form {describe(fmt)} "
-                         f"({fmt}); pass --date-format if this file writes dates differently"
-                         ) from None  # fmt: skip
+            return self.parsers[name](text)
+        except ValueError as exc:
+            if "is not a real" in str(exc):
+                detail = str(exc)  # the right form, but no such day or time
+            else:
+                forms = " or ".join(f"{describe(f)} ({f})" for f in self.formats[name])
+                detail = f"{text!r} is not in the form {forms}"
+            message = (f"bad date in {self.column(name)!r}: {detail}; add the form to [formats] "
+                       "(or pass --date-format) if the source writes dates "
+                       "differently")  # fmt: skip
+            if required:
+                raise Reject(message) from None
+            warnings.append((self.column(name), text, f"{message}; the value was left out"))
+            return None
 
-    def __call__(self, values: list[str]) -> Normalized:
+    def __call__(self, values: Any) -> Normalized:
         p = self.profile
+        warnings: list[tuple[str, str, str]] = []
         external_id = self._get(values, "external_id")
         if not external_id:
             raise Reject(f"no case id in {p.columns['external_id']!r}")
@@ -102,87 +250,142 @@ class RowNormalizer:
                          "(add it to [statuses])")  # fmt: skip
 
         if "requested_at" in self.col:
-            requested = self._when(values, "requested_at", self.parse_datetime,
-                                   self.datetime_format)  # fmt: skip
+            requested = self._when(values, "requested_at", warnings, required=True)
         else:
-            requested = self._when(values, "requested_date", self.parse_date, self.date_format)
-            if requested is not None and "requested_time" in self.col:
-                clock = self._get(values, "requested_time")
-                if clock:
-                    try:
-                        t = self.parse_time(clock)
-                    except ValueError as exc:
-                        raise Reject(
-                            f"bad time in {p.columns['requested_time']!r}: {exc}"
-                        ) from None
+            requested = self._when(values, "requested_date", warnings, required=True)
+            if requested is not None and "requested_time" in self.parsers:
+                t = self._when(values, "requested_time", warnings)
+                if t is not None:
                     requested = requested.replace(hour=t.hour, minute=t.minute, second=t.second)
         if requested is None:
             raise Reject("no date the case was opened")
 
-        closed = self._when(values, "closed_at", self.parse_datetime, self.datetime_format)
-        if closed is None and "closed_date" in self.col:
-            day = self._when(values, "closed_date", self.parse_date, self.date_format)
+        closed = self._when(values, "closed_at", warnings)
+        if closed is None and "closed_date" in self.parsers:
+            day = self._when(values, "closed_date", warnings)
             if day is not None:
                 # A close date with no time: the start of that day, but never before it opened.
                 closed = max(datetime.combine(day.date(), time.min, tzinfo=self.zone), requested)
 
-        lat, lon, approximate = self._location(values)
+        lat, lon, approximate = self._location(values, warnings)
         layer = p.layer
         for column, pattern, target in self.rules:
-            if pattern.search(values[column]):
+            if pattern.search(self._text(values, column)):
                 layer = target
                 break
-        service_name = self._get(values, "service_name")
-        service_code = self._get(values, "service_code") or service_name
+        fit = self._fit
+        service_name = fit(self._get(values, "service_name"), "service_name", 255, warnings)
+        service_code = fit(self._get(values, "service_code"), "service_code", 100, warnings)
         record = CaseRecord(
             external_id=external_id,
             status=status,
             status_group=rule.group,
             requested_at=requested,
             description=self._get(values, "description"),
-            address=" ".join(self._get(values, "address").split())[:255],
-            zip_code=_clean_number(self._get(values, "zip_code"))[:10],
+            address=fit(" ".join(self._get(values, "address").split()), "address", 255, warnings),
+            zip_code=fit(_clean_number(self._get(values, "zip_code")), "zip_code", 10, warnings),
             lat=lat,
             lon=lon,
             location_approximate=approximate,
-            updated_at=self._when(values, "updated_at", self.parse_datetime, self.datetime_format),
+            updated_at=self._when(values, "updated_at", warnings),
             closed_at=closed,
-            expected_at=self._when(
-                values, "expected_at", self.parse_datetime, self.datetime_format
-            ),  # fmt: skip
-            channel=self._get(values, "channel")[:50],
-            attributes={k: v for k, i in self.attr if (v := values[i].strip())},
+            expected_at=self._when(values, "expected_at", warnings),
+            channel=fit(self._get(values, "channel"), "channel", 50, warnings),
+            attributes=self._attributes(values, warnings),
         )
-        return Normalized(layer, service_code[:100], service_name[:255],
-                          self._get(values, "service_group")[:150],
-                          self._get(values, "department"), record)  # fmt: skip
+        areas = []
+        for kind, k, column in self.area_columns:
+            if code := _clean_number(self._text(values, k)):
+                if len(code) > 50:
+                    warnings.append((column, code[:200], "an area code longer than 50 characters; "
+                                                         "left out"))  # fmt: skip
+                else:
+                    areas.append((kind, code))
+        return Normalized(layer, service_code or service_name[:100], service_name,
+                          fit(self._get(values, "service_group"), "service_group", 150, warnings),
+                          fit(self._get(values, "department"), "department", 150, warnings),
+                          record, areas, warnings)  # fmt: skip
 
-    def _location(self, values: list[str]) -> tuple[float | None, float | None, bool]:
+    def _fit(self, text: str, name: str, limit: int, warnings: list[tuple[str, str, str]]) -> str:
+        """`text` cut to what its column holds; the cut is a value left out, so it is said."""
+        if len(text) <= limit:
+            return text
+        warnings.append((self.column(name), text[:200], f"longer than {limit} characters: the "
+                                                        "rest was left out"))  # fmt: skip
+        return text[:limit]
+
+    def _text(self, values: Any, k: Any) -> str:
+        try:
+            v = values[k]
+        except (KeyError, IndexError):
+            return ""
+        return v.strip() if type(v) is str else as_text(v)
+
+    def _attributes(self, values: Any, warnings: list[tuple[str, str, str]]) -> dict[str, Any]:
+        """The extra columns, each as the source typed it (a JSON true stays true)."""
+        found: dict[str, Any] = {}
+        for name, k in self.attr:
+            try:
+                v = values[k]
+            except (KeyError, IndexError):
+                continue
+            if type(v) is str:
+                v = v.strip()
+                if v:
+                    found[name] = v
+            elif isinstance(v, float) and not math.isfinite(v):
+                # NaN has no JSON form, and PostgreSQL refuses it in a JSON column.
+                warnings.append((self.profile.attributes[name], str(v), "not a number a JSON "
+                                 "column can hold; the value was left out"))  # fmt: skip
+            elif v is not None:
+                found[name] = v
+        return found
+
+    def _location(self, values: Any, warnings: list[tuple[str, str, str]]
+                  ) -> tuple[float | None, float | None, bool]:  # fmt: skip
         p = self.profile
         lat_text, lon_text = self._get(values, "lat"), self._get(values, "lon")
+        where = f"{self.column('lat')}, {self.column('lon')}"
+        if (not lat_text or not lon_text) and "location" in self.col:
+            where = self.column("location")
+            try:
+                raw = values[self.col["location"]]
+            except (KeyError, IndexError):
+                raw = None
+            try:
+                lat_text, lon_text = point_of(raw) or ("", "")
+            except ValueError:
+                return self._no_location(
+                    f"the location {as_text(raw)[:100]!r} is not a point", where, raw, warnings
+                )
         if not lat_text or not lon_text:
-            if p.require_location and ("lat" in self.col or "lon" in self.col):
+            if p.require_location and {"lat", "lon", "location"} & self.col.keys():
                 raise Reject("no location: latitude or longitude is empty")
             return None, None, False
         try:
             lat, lon = float(lat_text), float(lon_text)
         except ValueError:
-            raise Reject(f"the location ({lat_text!r}, {lon_text!r}) is not a pair of numbers"
-                         ) from None  # fmt: skip
-        if not (math.isfinite(lat) and math.isfinite(lon)) or (lat == 0 and lon == 0):
-            raise Reject(f"no location: ({lat_text}, {lon_text}) is not a real place")
-        if p.bounds is not None:
-            west, south, east, north = p.bounds
-            if not (south <= lat <= north and west <= lon <= east):
-                raise Reject(
-                    f"the location ({lat}, {lon}) is outside the city "
-                    f"(west {west}, south {south}, east {east}, north {north})"
-                )
+            return self._no_location(
+                f"the location ({lat_text!r}, {lon_text!r}) is not a pair of numbers",
+                where, f"{lat_text}, {lon_text}", warnings,
+            )  # fmt: skip
+        problem = location_problem(lat, lon, p.bounds)
+        if problem:
+            return self._no_location(problem, where, f"{lat_text}, {lon_text}", warnings)
         approximate = any(
             abs(lat - plat) < _PLACEHOLDER_TOLERANCE and abs(lon - plon) < _PLACEHOLDER_TOLERANCE
             for plat, plon in p.placeholders
         )
         return lat, lon, approximate
+
+    def _no_location(self, problem: str, where: str, value: Any,
+                     warnings: list[tuple[str, str, str]]) -> tuple[None, None, bool]:  # fmt: skip
+        """A location that cannot be used rejects the row when the mapping requires one; else
+        the case is kept without it."""
+        if self.profile.require_location:
+            raise Reject(problem)
+        warnings.append((where, as_text(value), f"{problem}; the location was left out"))
+        return None, None, False
 
 
 def _clean_number(text: str) -> str:

@@ -1,7 +1,8 @@
 """Streaming readers for CSV, TSV and JSON-lines files (optionally gzipped), row by row.
 
-Rows come out as lists of strings in header order with the line they start on, so a reject can
-point a person at the exact place in the file. Nothing holds the whole file in memory.
+Rows come out with the line they start on, so a reject can point a person at the exact place in
+the file: a CSV row as a list of strings in header order, a JSON line as its object, with its
+values as JSON typed them and only the keys it has. Nothing holds the whole file in memory.
 """
 
 from __future__ import annotations
@@ -14,13 +15,16 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from civicstat.ingest.mapping import Profile
 
 # Bytes that are not valid in the file's encoding survive decoding as lone surrogates.
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 csv.field_size_limit(10_000_000)
+# JSON lines read before the import starts, for the keys the mapping's columns are checked
+# against: a record leaves out a key it has no value for, so one record is not enough.
+HEADER_SAMPLE = 1000
 
 
 class CountingReader(io.RawIOBase):
@@ -43,10 +47,12 @@ class CountingReader(io.RawIOBase):
 @dataclass
 class Row:
     line: int
-    values: list[str]
+    values: list[str] | dict[str, Any]  # a CSV row in header order, or a JSON line's object
     problem: str = ""  # set when the row cannot be read at all
 
     def raw(self) -> str:
+        if isinstance(self.values, dict):
+            return printable(json.dumps(self.values, ensure_ascii=False, default=str)[:2000])
         return printable("\t".join(self.values)[:2000])
 
 
@@ -109,7 +115,6 @@ class RowReader:
             yield Row(start, values)
 
     def _jsonl(self) -> Iterator[Row]:
-        keys: list[str] | None = None
         for number, text in enumerate(self.text, start=1):
             if not text.strip():
                 continue
@@ -124,23 +129,32 @@ class RowReader:
             if not isinstance(obj, dict):
                 yield Row(number, [text], "a JSON line must hold one object")
                 continue
-            if keys is None:
-                keys = list(obj)
-                self.header = keys
-            yield Row(number, ["" if obj.get(k) is None else str(obj.get(k)) for k in keys])
+            yield Row(number, obj)
 
     def _encoding_problem(self) -> str:
         return (f"the row has bytes that are not valid {self.profile.encoding}; save the file as "
                 "UTF-8 or set source.encoding in the mapping (for example \"cp1252\")")  # fmt: skip
 
     def read_header(self) -> list[str]:
-        """Reads up to the header (the first record for JSON lines) without losing that row."""
-        first = next(self._rows, None)
+        """Reads up to the header without losing a row: a CSV file's first line; for JSON lines,
+        the keys of the first HEADER_SAMPLE records, in the order they first appear."""
+        if self.format != "jsonl":
+            first = next(self._rows, None)
+            ahead = [first] if first is not None else []
+        else:
+            ahead = []
+            keys: dict[str, None] = {}
+            for row in self._rows:
+                ahead.append(row)
+                if isinstance(row.values, dict):
+                    keys.update(dict.fromkeys(row.values))
+                if len(ahead) >= HEADER_SAMPLE:
+                    break
+            self.header = list(keys)
         rest = self._rows
 
         def chain() -> Iterator[Row]:
-            if first is not None:
-                yield first
+            yield from ahead
             yield from rest
 
         self._rows = chain()

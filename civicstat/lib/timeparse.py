@@ -14,6 +14,7 @@ from datetime import date, datetime, time
 
 _DIRECTIVES = {
     "Y": r"(?P<Y>\d{4})",
+    "y": r"(?P<y>\d{2})",  # 69-99 are 1969-1999 and 00-68 are 2000-2068, as strptime reads them
     "m": r"(?P<m>\d{1,2})",
     "d": r"(?P<d>\d{1,2})",
     "H": r"(?P<H>\d{1,2})",
@@ -28,6 +29,7 @@ _DIRECTIVES = {
 # How each directive reads to a person, for error messages.
 _EXAMPLE = {
     "Y": "2024",
+    "y": "24",
     "m": "01",
     "d": "31",
     "H": "13",
@@ -78,7 +80,6 @@ def compile_parser(fmt: str) -> Callable[[str], datetime]:
     It raises ValueError for text that does not match or for an impossible date (2024-02-30).
     """
     pattern = _compile(fmt)
-    has_date = "%Y" in fmt
     example = describe(fmt)
 
     def parse(text: str) -> datetime:
@@ -95,9 +96,16 @@ def compile_parser(fmt: str) -> Callable[[str], datetime]:
         tzinfo = None
         if g.get("z"):
             tzinfo = datetime.fromisoformat("2000-01-01T00:00:00" + g["z"]).tzinfo
+        if g.get("Y") is not None:
+            year = int(g["Y"])
+        elif g.get("y") is not None:
+            short = int(g["y"])
+            year = short + (2000 if short < 69 else 1900)
+        else:
+            year = 1900
         try:
             return datetime(  # noqa: DTZ001 - the caller attaches the city's zone
-                int(g["Y"]) if has_date else 1900,
+                year,
                 int(g["m"]) if g.get("m") else 1,
                 int(g["d"]) if g.get("d") else 1,
                 hour,

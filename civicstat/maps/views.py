@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from civicstat.cases.areas import has_outline
 from civicstat.cases.models import Area, Case
 from civicstat.cases.query import (
     CaseFilter,
@@ -196,6 +197,8 @@ def places(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"error": "type at least 3 letters of an address or place"}, status=400)
     found: list[dict[str, Any]] = []
     for area in Area.objects.filter(name__icontains=text)[:5]:
+        if not has_outline(area.geometry):
+            continue  # known by its code only (`areas_by_code`): nowhere to show on the map
         west, south, east, north = clusters.geometry_bounds(area.geometry)
         found.append({"name": area.name, "kind": area.kind.replace("-", " "),
                       "bbox": [west, south, east, north]})  # fmt: skip

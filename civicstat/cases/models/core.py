@@ -200,6 +200,11 @@ class Case(models.Model):
     requested_at = models.DateTimeField()
     updated_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    closed_approximate = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="The source gave no closing time: `closed_at` is when it last changed the case.",
+    )
     expected_at = models.DateTimeField(null=True, blank=True)
     channel = models.CharField(max_length=50, blank=True, help_text="Phone, web, app…")
     attributes = models.JSONField(default=dict, blank=True)
@@ -269,6 +274,13 @@ class CaseEvent(models.Model):
     status_from = models.CharField(max_length=50, blank=True)
     status_to = models.CharField(max_length=50, blank=True)
     note = models.TextField(blank=True)
+    label = models.CharField(
+        max_length=100,
+        blank=True,
+        default="",
+        db_default="",
+        help_text='What the source called this entry, in words ("Follow-on request closed").',
+    )
     recorded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -276,7 +288,7 @@ class CaseEvent(models.Model):
         indexes = [models.Index(fields=["case", "at"])]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.label or self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
 
 
 class CaseContact(models.Model):

@@ -11,6 +11,8 @@ import defusedxml.ElementTree as DET
 import httpx
 from django.conf import settings
 
+from civicstat.ingest.sync.remote import Doc
+
 
 class FetchError(Exception):
     """A page that could not be fetched even after retrying; the message says what went wrong."""
@@ -36,7 +38,7 @@ class Fetcher:
         self.client.close()
 
     def get(self, url: str, params: Mapping[str, str], parse: Callable[[bytes], Any], *,
-            missing_ok: bool = False) -> Any:  # fmt: skip
+            missing_ok: bool = False, headers: Mapping[str, str] | None = None) -> Any:  # fmt: skip
         """`parse` of the page at `url`; None for a 404 when `missing_ok` (a part that may be gone,
         such as a deleted issue's comments)."""
         last = ""
@@ -45,7 +47,7 @@ class Fetcher:
                 self.retries += 1
                 self.sleep(self.backoff * 2 ** (attempt - 1))
             try:
-                response = self.client.get(url, params=dict(params))
+                response = self.client.get(url, params=dict(params), headers=headers)
                 if response.status_code == 404 and missing_ok:
                     return None
                 if response.status_code >= 500 or response.status_code == 429:
@@ -67,25 +69,28 @@ class Fetcher:
 
 
 def parse_json(content: bytes) -> Any:
-    return json.loads(content)
+    """JSON whose objects are `Doc`s, which know the keys a server gave twice."""
+    return json.loads(content, object_pairs_hook=Doc)
 
 
-def _element(element: Any) -> Any:
-    children = list(element)
+# Elements whose children are a list (each child the same kind of thing), not named fields.
+LIST_TAGS = frozenset({"notes", "attributes", "values", "service_requests", "services"})
+
+
+def element(node: Any) -> Any:
+    """An Open311 XML element as its JSON form would be: text, a list, or a Doc of its children."""
+    children = list(node)
     if not children:
-        text = (element.text or "").strip()
+        text = (node.text or "").strip()
         return text or None
-    if element.tag in ("notes", "attributes", "values", "service_requests", "services"):
-        return [_element(child) for child in children]
-    return {child.tag: _element(child) for child in children}
+    if node.tag in LIST_TAGS:
+        return [element(child) for child in children]
+    return Doc((child.tag, element(child)) for child in children)
 
 
-def parse_xml_list(content: bytes) -> list[dict[str, Any]]:
+def parse_xml_list(content: bytes) -> list[Any]:
     """An Open311 XML list (service_requests, services) as the dicts its JSON form would give."""
     root = DET.fromstring(content)
     if root.tag == "errors":
         raise ValueError("the remote answered an error list")
-    items = [_element(child) for child in root]
-    if not all(isinstance(item, dict) for item in items):
-        raise ValueError(f"unexpected XML under <{root.tag}>")
-    return items
+    return [element(child) for child in root]

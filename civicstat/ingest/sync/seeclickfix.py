@@ -9,18 +9,18 @@ comment text and time only, never the commenter.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.utils import timezone
 
 from civicstat.ingest.models import SyncSource
+from civicstat.ingest.normalize import as_text
 from civicstat.ingest.sync.http import Fetcher, parse_json
-from civicstat.ingest.sync.remote import Page, RemoteCase, later, moment, number, text
+from civicstat.ingest.sync.remote import Page, Rejected, RemoteCase, Values, blank, later, raw_text
 
 PER_PAGE = 100
-FIRST_LOOKBACK = timedelta(days=90)
 GROUPS = {"open": "open", "acknowledged": "open", "closed": "closed", "archived": "closed"}
 
 
@@ -36,7 +36,7 @@ class SeeClickFixClient:
         return {}  # request types arrive with each issue
 
     def pages(self, cursor: dict[str, Any]) -> Iterator[Page]:
-        self.since = cursor.get("since") or (timezone.now() - FIRST_LOOKBACK).isoformat()
+        self.since = cursor.get("since") or self.source.first_sync_from(timezone.now()).isoformat()
         self.high = cursor.get("high")
         page: int | None = int(cursor.get("page", 1))
         while page:
@@ -48,28 +48,25 @@ class SeeClickFixClient:
             if self.source.jurisdiction:
                 params["place_url"] = self.source.jurisdiction
             data = self.fetcher.get(self.url, params, _checked)
-            issues = [i for i in data["issues"] if isinstance(i, dict)]
-            cases = []
-            for i in issues:
-                if case := case_of(i):
-                    case.notes = self._comments(i)
-                    cases.append(case)
-            for case in cases:
-                self.high = later(self.high, case.updated_at or case.requested_at)
+            records = [case_of(i) for i in data["issues"]]
+            for issue, case in zip(data["issues"], records, strict=True):
+                if isinstance(case, RemoteCase):
+                    case.notes = self._comments(issue, case)
+                    self.high = later(self.high, case.updated_at or case.requested_at)
             next_page = data["metadata"]["pagination"].get("next_page")
             page = int(next_page) if next_page else None
-            yield Page(cases, {"since": self.since, "page": page or 1, "high": self.high},
-                       len(issues) - len(cases))  # fmt: skip
+            yield Page(records, {"since": self.since, "page": page or 1, "high": self.high})
 
     def final_cursor(self) -> dict[str, Any]:
         return {"since": self.high or self.since}
 
-    def _comments(self, issue: dict[str, Any]) -> list[tuple[datetime, str]]:
-        """The issue's comments as (time, text) notes; none when SeeClickFix has none for it."""
+    def _comments(self, issue: dict[str, Any], case: RemoteCase) -> list[tuple[datetime, str, str]]:
+        """The issue's comments as (time, text, "") notes; none when SeeClickFix has none. What
+        cannot be read of them becomes the case's warnings."""
         if issue.get("comment_count") == 0:
             return []
         url = self._comment_url(issue)
-        notes: list[tuple[datetime, str]] = []
+        notes: list[tuple[datetime, str, str]] = []
         page: int | None = 1
         while page:
             params = {"page": str(page), "per_page": str(PER_PAGE)}
@@ -78,10 +75,17 @@ class SeeClickFixClient:
                 break  # the issue was deleted since it was listed
             for comment in data["comments"]:
                 if not isinstance(comment, dict):
+                    case.warnings.append(("comments", raw_text(comment, 200),
+                                          "a comment that is not an object; left out"))  # fmt: skip
                     continue
-                at, body = moment(comment.get("created_at")), text(comment.get("comment"))
+                v = Values(comment)
+                at, body = v.when("created_at"), v.text("comment")
+                case.warnings.extend(v.warnings)
                 if at and body:
-                    notes.append((at, body))
+                    notes.append((at, body, ""))
+                elif body:
+                    case.warnings.append(("comments", body[:200], "a comment with no time; "
+                                                                  "left out"))  # fmt: skip
             next_page = ((data.get("metadata") or {}).get("pagination") or {}).get("next_page")
             # Only forward: a page pointing back at itself must not loop forever.
             page = next_page if isinstance(next_page, int) and next_page > page else None
@@ -89,11 +93,11 @@ class SeeClickFixClient:
 
     def _comment_url(self, issue: dict[str, Any]) -> str:
         # Followed only on the source's own host: a remote's data must not point the sync elsewhere.
-        given = text(issue.get("comment_url") or issue.get("comments_url"), 500)
+        given = as_text(issue.get("comment_url") or issue.get("comments_url"))[:500]
         home = urlsplit(self.url)
         if given and urlsplit(given)[:2] == home[:2]:
             return given
-        return self.url + f"/{text(issue['id'], 64)}/comments"
+        return self.url + f"/{as_text(issue['id'])[:64]}/comments"
 
 
 def _checked(content: bytes) -> dict[str, Any]:
@@ -114,24 +118,35 @@ def _checked_comments(content: bytes) -> dict[str, Any]:
     return data
 
 
-def case_of(issue: dict[str, Any]) -> RemoteCase | None:
-    requested = moment(issue.get("created_at"))
-    if requested is None or issue.get("id") in (None, ""):
-        return None
-    status = text(issue.get("status"), 50) or "Open"
+def case_of(issue: Any) -> RemoteCase | Rejected:
+    if not isinstance(issue, dict):
+        return Rejected("not an issue: the list holds " + type(issue).__name__, raw=raw_text(issue))
+    v = Values(issue)
+    issue_id = v.text("id", 1000)
+    if not issue_id:
+        return Rejected("no id", raw=raw_text(issue))
+    if len(issue_id) > 64:
+        return Rejected("the id is longer than 64 characters", raw=raw_text(issue))
+    requested = v.when("created_at")
+    if requested is None:
+        return Rejected("no created_at date and time", issue_id, raw_text(issue))
+    status = v.text("status", 50) or "Open"
     group = GROUPS.get(status.lower(), "open")
     kind = issue.get("request_type") if isinstance(issue.get("request_type"), dict) else None
-    summary = text(issue.get("summary"), 255)
-    code = text(kind.get("id"), 100) if kind else "summary:" + summary[:90]
-    name = text(kind.get("title"), 255) if kind else summary
-    description = text(issue.get("description"))
+    summary = v.text("summary", 255)
+    code = as_text(kind.get("id"))[:100] if kind and not blank(kind.get("id")) else ""
+    code = code or "summary:" + summary[:90]
+    name = v.text("title", 255, doc=kind) if kind else summary
+    description = v.text("description")
+    attributes: dict[str, Any] = {}
+    if url := v.text("html_url", 500):
+        attributes["url"] = url
     return RemoteCase(
-        external_id=text(issue["id"], 64), service_code=code, service_name=name or code,
+        external_id=issue_id, service_code=code, service_name=name or code,
         status_code=status, status_group=group, status_label=status, requested_at=requested,
-        updated_at=moment(issue.get("updated_at")),
-        closed_at=moment(issue.get("closed_at")) if group == "closed" else None,
+        updated_at=v.when("updated_at"),
+        closed_at=v.when("closed_at") if group == "closed" else None,
         description=f"{summary}\n\n{description}".strip() if description else summary,
-        address=text(issue.get("address"), 255), lat=number(issue.get("lat")),
-        lon=number(issue.get("lng")), channel="SeeClickFix",
-        attributes={"url": text(issue.get("html_url"), 500)} if issue.get("html_url") else {},
+        address=v.text("address", 255), lat=v.number("lat"), lon=v.number("lng", "long", "lon"),
+        channel="SeeClickFix", attributes=attributes, warnings=v.warnings,
     )  # fmt: skip

@@ -19,7 +19,7 @@ from civicstat.cases.models import (
 )
 from civicstat.ingest.importer import import_file
 from civicstat.ingest.mapping import load_profile
-from civicstat.ingest.models import ImportRun
+from civicstat.ingest.models import ImportRun, SyncRun
 from civicstat.lib.histograms import unpack
 
 
@@ -78,3 +78,14 @@ def rollup_state() -> tuple[set[tuple[Any, ...]], ...]:
     }
     return (counts, closes, month_counts, month_closes, totals, departments, public, packed,
             public_packed)  # fmt: skip
+
+
+def assert_accounted(run: ImportRun | SyncRun) -> None:
+    """Every record the source sent has one fate, and every reject and warning is kept."""
+    read = run.fetched if isinstance(run, SyncRun) else run.rows_read
+    assert read == run.created + run.updated + run.unchanged + run.rejected, (
+        f"{read} read but {run.created} created + {run.updated} updated + {run.unchanged} "
+        f"unchanged + {run.rejected} rejected"
+    )
+    assert run.rejects.count() == run.rejected
+    assert run.record_warnings.count() == run.warnings

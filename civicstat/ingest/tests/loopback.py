@@ -20,6 +20,7 @@ Route = Callable[[dict[str, str]], Answer]
 class Remote:
     routes: dict[str, Route] = field(default_factory=dict)
     log: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)  # each request's, as log
     url: str = ""
 
     def hits(self, path: str) -> list[dict[str, str]]:
@@ -39,6 +40,7 @@ def serving() -> Iterator[Remote]:
             parts = urlsplit(self.path)
             query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
             remote.log.append((parts.path, query))
+            remote.headers.append(dict(self.headers.items()))
             route = remote.routes.get(parts.path)
             status, body, kind, delay = route(query) if route else (404, b"no", "text/plain", 0)
             if delay:

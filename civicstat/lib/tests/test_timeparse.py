@@ -16,6 +16,7 @@ ROUND_TRIP_FORMATS = [
     "%I:%M %p",
     "%d/%m/%Y %H:%M:%S",
     "%Y-%m-%dT%H:%M:%S.%f",
+    "%m/%d/%y %H:%M",
 ]
 
 
@@ -64,6 +65,18 @@ def test_it_never_accepts_a_string_that_strptime_rejects_or_reads_it_differently
     got = _parse_or_error(text, fmt)
     if got is not ValueError:
         assert got == _strptime(text, fmt)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("1/1/20 0:05", datetime(2020, 1, 1, 0, 5)),
+     ("12/31/68 23:59", datetime(2068, 12, 31, 23, 59)),
+     ("7/4/69 12:00", datetime(1969, 7, 4, 12, 0)),
+     ("3/15/99 8:30", datetime(1999, 3, 15, 8, 30))],
+)  # fmt: skip
+def test_it_reads_a_two_digit_year_as_strptime_does(text: str, expected: datetime) -> None:
+    """`%y`: 00-68 are this century, 69-99 the last (a real export writes `1/1/20 0:05`)."""
+    assert compile_parser("%m/%d/%y %H:%M")(text) == expected == _strptime(text, "%m/%d/%y %H:%M")
 
 
 def test_it_rejects_a_day_first_date_given_a_year_first_format() -> None:
@@ -133,7 +146,7 @@ def test_it_ignores_surrounding_whitespace_and_reads_runs_of_spaces_as_one() -> 
 
 
 @pytest.mark.parametrize(
-    ("fmt", "code"), [("%Y-%m-%d %a", "a"), ("%b %d %Y", "b"), ("%j", "j"), ("%y-%m-%d", "y")]
+    ("fmt", "code"), [("%Y-%m-%d %a", "a"), ("%b %d %Y", "b"), ("%j", "j"), ("%U-%m-%d", "U")]
 )
 def test_it_raises_a_date_format_error_for_an_unsupported_directive(fmt: str, code: str) -> None:
     """The error names the directive and is raised when the format is compiled, before any text."""

@@ -10,7 +10,10 @@ from civicstat.ingest.sync.runner import source_sync
 
 
 class Command(BaseCommand):
-    help = "Sync one Open311 or SeeClickFix source now, by name. Exit code 1 if the sync failed."
+    help = (
+        "Sync one Open311, SeeClickFix or Socrata source now, by name. Exit code 1 if the sync "
+        "failed."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", help="the source's name, as set in the admin")
@@ -29,7 +32,12 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{source.name}: {run.state} in {run.duration or 0:.1f} s — {run.pages} pages, "
             f"{run.fetched} fetched, {run.created} new, {run.updated} updated, "
-            f"{run.unchanged} unchanged, {run.events} events, {run.retries} retries"
+            f"{run.unchanged} unchanged, {run.rejected} rejected, {run.warnings} warnings, "
+            f"{run.events} events, {run.retries} retries"
         )
+        for reject in run.rejects.all()[:10]:
+            self.stdout.write(f"  record {reject.line}: {reject.reason}")
+        if run.rejected > 10:
+            self.stdout.write("  … and more: see Sync runs in the admin")
         if run.state != SyncRun.State.DONE:
             raise CommandError(f"sync failed: {run.error} (the next sync resumes from its cursor)")
