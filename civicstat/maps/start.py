@@ -16,6 +16,7 @@ import h3.api.basic_int as h3int
 from django.conf import settings
 from django.core.cache import cache
 
+from civicstat.cases.areas import has_outline
 from civicstat.cases.models import Area
 from civicstat.cases.services import data_version
 from civicstat.maps.clusters import geometry_bounds
@@ -31,11 +32,13 @@ _EDGE_KM = float(h3int.average_hexagon_edge_length(_RES, "km"))
 
 
 def areas_extent() -> Bounds | None:
-    """The extent of the council districts (the outlines maps draw), else of every area."""
-    areas = Area.objects.filter(kind="council-district").order_by()
-    if not areas.exists():
-        areas = Area.objects.order_by()
-    bounds = [geometry_bounds(g) for g in areas.values_list("geometry", flat=True)]
+    """The extent of the council districts (the outlines maps draw), else of every area. Areas
+    known only by a code a file carries have no outline and no extent."""
+    outlines = [
+        g for g in Area.objects.order_by().values_list("kind", "geometry") if has_outline(g[1])
+    ]
+    districts = [g for kind, g in outlines if kind == "council-district"]
+    bounds = [geometry_bounds(g) for g in districts or [g for _, g in outlines]]
     if not bounds:
         return None
     return (min(b[0] for b in bounds), min(b[1] for b in bounds),

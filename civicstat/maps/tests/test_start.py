@@ -51,6 +51,21 @@ def inside(lat: float, lon: float, bounds: list[list[float]]) -> bool:
     return south <= lat <= north and west <= lon <= east
 
 
+def test_areas_known_only_by_their_codes_leave_the_map_on_the_cases(
+    client: Client, boston: list[tuple[float, float]]
+) -> None:
+    """A city whose file names council districts but that has no boundary file gets areas with no
+    outline: the map opens on its cases, and the pages that list areas still answer."""
+    from civicstat.cases.areas import areas_by_code
+
+    areas_by_code(kind="council-district", names={"1": "District 1", "2": "District 2"})
+    start = config(client, "/map")["start"]
+    assert start["source"] == "cases"
+    assert all(inside(lat, lon, start["bounds"]) for lat, lon in boston)
+    assert client.get("/map/areas.json").status_code == 200
+    assert client.get("/alerts").status_code == 200
+
+
 @pytest.mark.parametrize("url", ["/map", "/embed/map"])
 def test_a_city_with_cases_and_no_areas_opens_on_its_cases(
     client: Client, boston: list[tuple[float, float]], url: str
