@@ -57,7 +57,7 @@ def test_it_rejects_a_feed_radius_under_the_minimum(client, layer, path):
     for radius in ("1", "249.9"):
         response = client.get(path, {"lat": HOME[0], "lon": HOME[1], "radius": radius})
         assert response.status_code == 400
-        assert b"radius must be 250 to 5000 metres" in response.content
+        assert b"radius must be a decimal number from 250 to 5000" in response.content
     assert client.get(path, {"lat": HOME[0], "lon": HOME[1], "radius": "250"}).status_code == 200
 
 
