@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models.signals import post_delete, post_save, pre_save
+from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
 from civicstat.cases.models import Area, Department, Layer, MonthlyCaseCount, Service, StatusMapping
 from civicstat.cases.rollups import public_rollups_rebuild
+from civicstat.cases.services import data_version_follows
 from civicstat.cases.signals import ChangeScope, service_privacy_changed
 
 
@@ -75,17 +76,8 @@ def privacy_scope(*, services: Sequence[Service]) -> ChangeScope:
 
 # Names, labels and outlines the public pages show: an edit (in the admin or anywhere) moves the
 # data version, so no cached page keeps the old one.
-@receiver(post_save, sender=Layer, dispatch_uid="cases-pages-layer")
-@receiver(post_save, sender=Department, dispatch_uid="cases-pages-department")
-@receiver(post_save, sender=Service, dispatch_uid="cases-pages-service")
-@receiver(post_save, sender=StatusMapping, dispatch_uid="cases-pages-status")
-@receiver(post_save, sender=Area, dispatch_uid="cases-pages-area")
-@receiver(post_delete, sender=Layer, dispatch_uid="cases-pages-layer-gone")
-@receiver(post_delete, sender=Department, dispatch_uid="cases-pages-department-gone")
-@receiver(post_delete, sender=Service, dispatch_uid="cases-pages-service-gone")
-@receiver(post_delete, sender=StatusMapping, dispatch_uid="cases-pages-status-gone")
-@receiver(post_delete, sender=Area, dispatch_uid="cases-pages-area-gone")
-def _pages_stale(sender: Any, **kwargs: Any) -> None:
-    from civicstat.cases.services import data_version_touch
-
-    data_version_touch()
+data_version_follows(
+    saved=[Layer, Department, Service, StatusMapping, Area],
+    deleted=[Layer, Department, Service, StatusMapping, Area],
+    app="cases",
+)

@@ -13,8 +13,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import F, Field
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -87,6 +88,22 @@ def data_version_touch() -> None:
     stale at once, and nothing is recomputed (no `cases_changed`)."""
     if not DataVersion.objects.filter(pk=1).update(version=F("version") + 1):
         DataVersion.objects.create(version=1)
+
+
+def data_version_follows(
+    *, saved: Sequence[type[models.Model]], deleted: Sequence[type[models.Model]], app: str
+) -> None:
+    """Move the data version (`data_version_touch`) whenever one of `saved` is saved or one of
+    `deleted` is deleted, wherever it happens (the admin, the shell, a service): for the names,
+    labels and figures public pages show, so no cached page keeps the old ones."""
+
+    def touch(sender: Any, **kwargs: Any) -> None:
+        data_version_touch()
+
+    for signal, senders, what in ((post_save, saved, "saved"), (post_delete, deleted, "gone")):
+        for model in senders:
+            uid = f"{app}-pages-{model._meta.label_lower}-{what}"
+            signal.connect(touch, sender=model, weak=False, dispatch_uid=uid)
 
 
 def department_resolve(*, name: str, aliases: dict[str, str] | None = None) -> Department | None:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from civicstat.cases.services import data_version_follows
 from civicstat.cases.signals import ChangeScope, cases_changed, service_privacy_changed
 from civicstat.performance.models import Goal, Measure, MeasureTarget, MeasureValue, PriorityArea
 
@@ -38,15 +38,8 @@ def follow_privacy(sender: Any, **kwargs: Any) -> None:
 
 # Values and targets: saves only. Their bulk deletes (a refresh replaces every value) would lose
 # Django's fast delete to a receiver; the services that make them move the version themselves.
-@receiver(post_save, sender=PriorityArea, dispatch_uid="performance-pages-area")
-@receiver(post_save, sender=Goal, dispatch_uid="performance-pages-goal")
-@receiver(post_save, sender=Measure, dispatch_uid="performance-pages-measure")
-@receiver(post_save, sender=MeasureTarget, dispatch_uid="performance-pages-target")
-@receiver(post_save, sender=MeasureValue, dispatch_uid="performance-pages-value")
-@receiver(post_delete, sender=PriorityArea, dispatch_uid="performance-pages-area-gone")
-@receiver(post_delete, sender=Goal, dispatch_uid="performance-pages-goal-gone")
-@receiver(post_delete, sender=Measure, dispatch_uid="performance-pages-measure-gone")
-def pages_stale(sender: Any, **kwargs: Any) -> None:
-    from civicstat.cases.services import data_version_touch
-
-    data_version_touch()
+data_version_follows(
+    saved=[PriorityArea, Goal, Measure, MeasureTarget, MeasureValue],
+    deleted=[PriorityArea, Goal, Measure],
+    app="performance",
+)
