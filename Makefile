@@ -71,7 +71,7 @@ migrate: python
 	$(MANAGE) migrate --noinput -v0
 
 test: setup  ## The whole suite on both cores (set DATABASE_URL for PostgreSQL)
-	$(PY) -m pytest -n 2 -q
+	$(PY) -m pytest -n 2 -q --durations=10
 
 lint: python
 	.venv/bin/ruff check .
