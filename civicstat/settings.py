@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "civicstat.performance",
     "civicstat.alerts",
     "civicstat.maps",
+    "civicstat.api",
 ]
 
 MIDDLEWARE = [

@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
     path("open311/v2/", include("civicstat.open311.urls")),
+    path("", include("civicstat.api.urls")),
     path("", include("civicstat.performance.urls")),
     path("", include("civicstat.alerts.urls")),
     path("", include("civicstat.maps.urls")),
