@@ -25,6 +25,7 @@ from civicstat.alerts.models import (
     Subscription,
     SubscriptionKind,
 )
+from civicstat.cases.aliases import alias_pairs, names_merged
 from civicstat.cases.models import CaseArea, CaseEvent, EventKind, Layer
 from civicstat.cases.query import CaseFilter, cases
 
@@ -93,6 +94,8 @@ def radius_index() -> LiveIndex:
 def load_index(version: int = 0, *, changed_since: datetime | None = None) -> RadiusIndex:
     """The confirmed radius subscriptions of enabled addresses (those changed since, if given)."""
     layer_ids = dict(Layer.objects.values_list("slug", "id"))
+    # A subscription to a renamed category follows it under either name (`cases.aliases`).
+    code_pairs, group_pairs = alias_pairs()
     rows = Subscription.objects.filter(
         kind=SubscriptionKind.RADIUS,
         confirmed_at__isnull=False,
@@ -126,7 +129,8 @@ def load_index(version: int = 0, *, changed_since: datetime | None = None) -> Ra
                 if mask & layer_bit(SHARED_BIT):
                     layer_filters[sub_id] = wanted
                 if (services and services != "[]") or (groups and groups != "[]"):
-                    filters[sub_id] = (set(_listed(services)), set(_listed(groups)))
+                    filters[sub_id] = (set(names_merged(_listed(services), code_pairs)),
+                                       set(names_merged(_listed(groups), group_pairs)))  # fmt: skip
     return RadiusIndex(
         ids=ids, lats=lats, lons=lons, radii=radii, layer_masks=masks,
         include_closed=closed, service_filters=filters, cells=cells, version=version,
@@ -255,8 +259,11 @@ def _area_items(news: list[tuple[int, int, str]], public: dict[int, Any]) -> lis
         area_id__in={a for areas in case_areas.values() for a in areas},
     )
     layer_slugs = dict(Layer.objects.values_list("id", "slug"))
+    code_pairs, group_pairs = alias_pairs()
     items = []
     for sub in subs:
+        codes = set(names_merged(sub.services or [], code_pairs))
+        groups = set(names_merged(sub.service_groups or [], group_pairs))
         for event_id, case_id, kind in news:
             case = public[case_id]
             if sub.area_id not in case_areas.get(case_id, ()):
@@ -265,9 +272,9 @@ def _area_items(news: list[tuple[int, int, str]], public: dict[int, Any]) -> lis
                 continue
             if sub.layers and layer_slugs.get(case["layer_id"]) not in sub.layers:
                 continue
-            if sub.services and case["service__code"] not in sub.services:
+            if codes and case["service__code"] not in codes:
                 continue
-            if sub.service_groups and case["service__group"] not in sub.service_groups:
+            if groups and case["service__group"] not in groups:
                 continue
             items.append(OutboxItem(subscription_id=sub.id, case_id=case_id, kind=kind,
                                     event_id=event_id))  # fmt: skip

@@ -66,6 +66,18 @@ def service_aliases() -> dict[tuple[int, str], str]:
     }
 
 
+def alias_pairs() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Every (old, merged) pair of request type codes and of service group names, read once for
+    a reader that checks many filters (the alerts matcher)."""
+    codes = list(ServiceAlias.objects.values_list("old_code", "code").distinct())
+    return codes, list(ServiceGroupAlias.objects.values_list("name", "group"))
+
+
+def names_merged(names: Iterable[str], aliases: Iterable[tuple[str, str]]) -> list[str]:
+    """`_merged` for names given as any iterable (a subscription's stored list)."""
+    return _merged(list(names), aliases)
+
+
 def _merged(names: Sequence[str], aliases: Iterable[tuple[str, str]]) -> list[str]:
     """Every name of the categories `names` mean: each one's merged name and all its old names,
     so a filter matches whether or not its cases have been moved yet."""
