@@ -109,30 +109,32 @@ def codes_merged(codes: Sequence[str]) -> list[str]:
 def category_aliases_store(
     *, layers: Sequence[Layer], groups: dict[str, str], request_types: dict[str, str]
 ) -> int:
-    """Record a mapping profile's aliases (`request_types` for each of `layers`); an alias the
-    profile names again takes its new target. Refused (`AliasError`) when the stored aliases and
-    these together would merge a name into itself, into two others or into a merged-away name.
-    Returns how many aliases were added or changed."""
+    """Record a mapping profile's aliases (`request_types` for each of `layers`). Refused
+    (`AliasError`) when the stored aliases and these together would merge a name into itself,
+    into two others or into a merged-away name: an alias is changed in the admin, where its
+    cases can be seen, not by a file that says otherwise. Returns how many were added."""
     stored = group_aliases()
-    merged = {**stored, **groups}
-    problems = alias_problems(merged.items(), what="service group")
+    problems = alias_problems([*stored.items(), *groups.items()], what="service group")
     by_layer = service_aliases()
     for layer in layers:
-        codes = {old: new for (lid, old), new in by_layer.items() if lid == layer.pk}
-        codes.update(request_types)
-        problems += alias_problems(codes.items(), what=f"request type of {layer.name}")
+        codes = [(old, new) for (lid, old), new in by_layer.items() if lid == layer.pk]
+        problems += alias_problems([*codes, *request_types.items()], what="request type")
     if problems:
-        raise AliasError("; ".join(dict.fromkeys(problems)))
+        raise AliasError(
+            "; ".join(dict.fromkeys(problems))
+            + " (stored aliases are listed in the admin under Service group aliases and Request "
+            "type aliases)"
+        )
     changed = 0
     with transaction.atomic():
         for old, new in groups.items():
             if stored.get(old) != new:
-                ServiceGroupAlias.objects.update_or_create(name=old, defaults={"group": new})
+                ServiceGroupAlias.objects.get_or_create(name=old, defaults={"group": new})
                 changed += 1
         for layer in layers:
             for old, new in request_types.items():
                 if by_layer.get((layer.pk, old)) != new:
-                    ServiceAlias.objects.update_or_create(
+                    ServiceAlias.objects.get_or_create(
                         layer=layer, old_code=old, defaults={"code": new}
                     )
                     changed += 1

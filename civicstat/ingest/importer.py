@@ -215,7 +215,11 @@ def import_file(
         ledger = Ledger(run)
         for warning in profile.zone_warnings(settings.TIME_ZONE):
             ledger.warn(reason=warning)
-        batches = CaseBatches(profile=profile, ledger=ledger, bulk=bool(bulk))
+        try:
+            batches = CaseBatches(profile=profile, ledger=ledger, bulk=bool(bulk))
+        except ProfileError:
+            run.delete()  # nothing was read: no run to show (renamed categories contradicted)
+            raise
         size = batch_size or settings.INGEST_BATCH_SIZE
         unseen = profile.used_columns() - set(header) if by_key else set()
 
