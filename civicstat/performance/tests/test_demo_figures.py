@@ -70,6 +70,7 @@ def _opened(filters: dict[str, Any], first: date, end: date) -> int:
 def _instant(value: Any) -> datetime:
     if isinstance(value, str):  # SQLite hands back naive UTC text
         value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
