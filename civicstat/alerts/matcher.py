@@ -49,6 +49,7 @@ class LiveIndex:
 
     def __init__(self, version: int) -> None:
         self.loaded_at = timezone.now()
+        self.aliases = alias_pairs()
         self.main = load_index(version)
         self.delta: RadiusIndex | None = None
         self.stale = np.zeros(0, dtype=np.int64)  # ids whose `main` entry is out of date
@@ -84,7 +85,9 @@ def radius_index() -> LiveIndex:
     """The confirmed radius subscriptions, brought up to date when `IndexVersion` moved."""
     global _index  # noqa: PLW0603 - one index per worker process, shared by its batches
     version = IndexVersion.objects.filter(pk=1).values_list("version", flat=True).first() or 0
-    if _index is None:
+    # The subscriptions' filters are read through the renamed-category aliases: when those change
+    # (a few rows, read in two small queries), every filter is read again.
+    if _index is None or _index.aliases != alias_pairs():
         _index = LiveIndex(version)
     elif _index.version != version:
         _index = _index.refresh(version)
