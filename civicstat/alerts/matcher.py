@@ -25,6 +25,7 @@ from civicstat.alerts.models import (
     Subscription,
     SubscriptionKind,
 )
+from civicstat.cases.aliases import alias_pairs, names_merged
 from civicstat.cases.models import CaseArea, CaseEvent, EventKind, Layer
 from civicstat.cases.query import CaseFilter, cases
 
@@ -48,6 +49,7 @@ class LiveIndex:
 
     def __init__(self, version: int) -> None:
         self.loaded_at = timezone.now()
+        self.aliases = alias_pairs()
         self.main = load_index(version)
         self.delta: RadiusIndex | None = None
         self.stale = np.zeros(0, dtype=np.int64)  # ids whose `main` entry is out of date
@@ -83,7 +85,9 @@ def radius_index() -> LiveIndex:
     """The confirmed radius subscriptions, brought up to date when `IndexVersion` moved."""
     global _index  # noqa: PLW0603 - one index per worker process, shared by its batches
     version = IndexVersion.objects.filter(pk=1).values_list("version", flat=True).first() or 0
-    if _index is None:
+    # The subscriptions' filters are read through the renamed-category aliases: when those change
+    # (a few rows, read in two small queries), every filter is read again.
+    if _index is None or _index.aliases != alias_pairs():
         _index = LiveIndex(version)
     elif _index.version != version:
         _index = _index.refresh(version)
@@ -93,6 +97,8 @@ def radius_index() -> LiveIndex:
 def load_index(version: int = 0, *, changed_since: datetime | None = None) -> RadiusIndex:
     """The confirmed radius subscriptions of enabled addresses (those changed since, if given)."""
     layer_ids = dict(Layer.objects.values_list("slug", "id"))
+    # A subscription to a renamed category follows it under either name (`cases.aliases`).
+    code_pairs, group_pairs = alias_pairs()
     rows = Subscription.objects.filter(
         kind=SubscriptionKind.RADIUS,
         confirmed_at__isnull=False,
@@ -126,7 +132,8 @@ def load_index(version: int = 0, *, changed_since: datetime | None = None) -> Ra
                 if mask & layer_bit(SHARED_BIT):
                     layer_filters[sub_id] = wanted
                 if (services and services != "[]") or (groups and groups != "[]"):
-                    filters[sub_id] = (set(_listed(services)), set(_listed(groups)))
+                    filters[sub_id] = (set(names_merged(_listed(services), code_pairs)),
+                                       set(names_merged(_listed(groups), group_pairs)))  # fmt: skip
     return RadiusIndex(
         ids=ids, lats=lats, lons=lons, radii=radii, layer_masks=masks,
         include_closed=closed, service_filters=filters, cells=cells, version=version,
@@ -255,8 +262,11 @@ def _area_items(news: list[tuple[int, int, str]], public: dict[int, Any]) -> lis
         area_id__in={a for areas in case_areas.values() for a in areas},
     )
     layer_slugs = dict(Layer.objects.values_list("id", "slug"))
+    code_pairs, group_pairs = alias_pairs()
     items = []
     for sub in subs:
+        codes = set(names_merged(sub.services or [], code_pairs))
+        groups = set(names_merged(sub.service_groups or [], group_pairs))
         for event_id, case_id, kind in news:
             case = public[case_id]
             if sub.area_id not in case_areas.get(case_id, ()):
@@ -265,9 +275,9 @@ def _area_items(news: list[tuple[int, int, str]], public: dict[int, Any]) -> lis
                 continue
             if sub.layers and layer_slugs.get(case["layer_id"]) not in sub.layers:
                 continue
-            if sub.services and case["service__code"] not in sub.services:
+            if codes and case["service__code"] not in codes:
                 continue
-            if sub.service_groups and case["service__group"] not in sub.service_groups:
+            if groups and case["service__group"] not in groups:
                 continue
             items.append(OutboxItem(subscription_id=sub.id, case_id=case_id, kind=kind,
                                     event_id=event_id))  # fmt: skip

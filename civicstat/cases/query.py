@@ -24,6 +24,7 @@ from django.db import connections
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from civicstat.cases.aliases import codes_merged, groups_merged
 from civicstat.cases.models import (
     Area,
     Case,
@@ -39,6 +40,8 @@ from civicstat.cases.models import (
     MonthlyPublicCloseHistogram,
     MonthlyPublicCount,
     Service,
+    ServiceAlias,
+    ServiceGroupAlias,
     StatusGroup,
     StatusMapping,
 )
@@ -81,10 +84,11 @@ def cases(f: CaseFilter) -> QuerySet[Case]:
     qs = Case.objects.all() if f.include_private else Case.objects.public()
     if f.layers:
         qs = qs.filter(layer__slug__in=f.layers)
+    # A renamed category is one category: a filter on either name matches both (`cases.aliases`).
     if f.services:
-        qs = qs.filter(service__code__in=f.services)
+        qs = qs.filter(service__code__in=codes_merged(f.services))
     if f.service_groups:
-        qs = qs.filter(service__group__in=f.service_groups)
+        qs = qs.filter(service__group__in=groups_merged(f.service_groups))
     if f.departments:
         qs = qs.filter(department__slug__in=f.departments)
     if f.status_group:
@@ -133,9 +137,9 @@ def dimension_ids(f: CaseFilter) -> DimensionIds:
     if f.services or f.service_groups:
         svc = Service.objects.all()
         if f.services:
-            svc = svc.filter(code__in=f.services)
+            svc = svc.filter(code__in=codes_merged(f.services))
         if f.service_groups:
-            svc = svc.filter(group__in=f.service_groups)
+            svc = svc.filter(group__in=groups_merged(f.service_groups))
         services = list(svc.values_list("id", flat=True))
     if f.departments:
         depts = Department.objects.filter(slug__in=f.departments)
@@ -390,8 +394,11 @@ _PARAMS = {
 PARAMETERS = tuple(_PARAMS)
 
 
-def _known(name: str, given: list[str], known: set[str]) -> list[str]:
-    unknown = [g for g in given if g not in known]
+def _known(
+    name: str, given: list[str], known: set[str], also: frozenset[str] | set[str] = frozenset()
+) -> list[str]:
+    """`given`, when each is `known` (listed in the message) or `also` (an old name of one)."""
+    unknown = [g for g in given if g not in known and g not in also]
     if unknown:
         listed = ", ".join(sorted(known)[:30]) or "none yet"
         raise FilterError(f"unknown {name} {', '.join(map(repr, unknown))}; known: {listed}")
@@ -405,10 +412,12 @@ def parse_filters(query: Mapping[str, Any]) -> CaseFilter:
         f.layers = _known("layer", layers, set(Layer.objects.values_list("slug", flat=True)))
     if services := params.items(query, "service"):
         known = set(Service.objects.filter(private=False).values_list("code", flat=True))
-        f.services = _known("service", services, known)
+        old = set(ServiceAlias.objects.filter(code__in=known).values_list("old_code", flat=True))
+        f.services = _known("service", services, known, also=old)
     if groups := params.items(query, "service_group"):
         known = set(Service.objects.filter(private=False).values_list("group", flat=True))
-        f.service_groups = _known("service group", groups, known)
+        old = set(ServiceGroupAlias.objects.filter(group__in=known).values_list("name", flat=True))
+        f.service_groups = _known("service group", groups, known, also=old)
     if departments := params.items(query, "department"):
         known = set(Department.objects.values_list("slug", flat=True))
         f.departments = _known("department", departments, known)

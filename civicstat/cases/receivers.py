@@ -17,7 +17,16 @@ from django.db import connection, transaction
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
-from civicstat.cases.models import Area, Department, Layer, MonthlyCaseCount, Service, StatusMapping
+from civicstat.cases.models import (
+    Area,
+    Department,
+    Layer,
+    MonthlyCaseCount,
+    Service,
+    ServiceAlias,
+    ServiceGroupAlias,
+    StatusMapping,
+)
 from civicstat.cases.rollups import public_rollups_rebuild
 from civicstat.cases.services import data_version_follows
 from civicstat.cases.signals import ChangeScope, service_privacy_changed
@@ -77,7 +86,7 @@ def privacy_scope(*, services: Sequence[Service]) -> ChangeScope:
 # Names, labels and outlines the public pages show: an edit (in the admin or anywhere) moves the
 # data version, so no cached page keeps the old one.
 data_version_follows(
-    saved=[Layer, Department, Service, StatusMapping, Area],
-    deleted=[Layer, Department, Service, StatusMapping, Area],
+    saved=[Layer, Department, Service, StatusMapping, Area, ServiceAlias, ServiceGroupAlias],
+    deleted=[Layer, Department, Service, StatusMapping, Area, ServiceAlias, ServiceGroupAlias],
     app="cases",
 )

@@ -13,6 +13,15 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from civicstat.cases import bulkload
+from civicstat.cases.aliases import (
+    SOURCE_CODE_ATTRIBUTE,
+    SOURCE_GROUP_ATTRIBUTE,
+    AliasError,
+    category_aliases_apply,
+    category_aliases_store,
+    group_aliases,
+    service_aliases,
+)
 from civicstat.cases.areas import areas_by_code
 from civicstat.cases.models import Layer
 from civicstat.cases.records import CaseRecord, UpsertResult
@@ -24,7 +33,7 @@ from civicstat.cases.services import (
     services_ensure,
 )
 from civicstat.ingest.ledger import Ledger
-from civicstat.ingest.mapping import Profile
+from civicstat.ingest.mapping import Profile, ProfileError
 from civicstat.ingest.models import ImportRun
 from civicstat.ingest.normalize import Normalized, Reject, RowNormalizer, as_text
 from civicstat.ingest.readers import Row, RowReader
@@ -36,6 +45,12 @@ class _Resolver:
     def __init__(self, profile: Profile, layers: dict[str, Layer]) -> None:
         self.profile = profile
         self.layers = layers
+        self.groups = group_aliases()
+        by_layer = service_aliases()
+        self.codes = {
+            slug: {old: new for (lid, old), new in by_layer.items() if lid == layer.pk}
+            for slug, layer in layers.items()
+        }
         self.departments: dict[str, int | None] = {}
         self.services: dict[str, dict[str, int]] = {slug: {} for slug in layers}
         self.areas: dict[str, dict[str, int]] = {a.kind: {} for a in profile.areas}
@@ -47,13 +62,27 @@ class _Resolver:
             self.departments[name] = dept.id if dept else None
         return self.departments[name]
 
+    def _merge_renamed(self, n: Normalized, codes: dict[str, str]) -> None:
+        """File the row under its merged category; the source's own names stay in its
+        attributes."""
+        if group := self.groups.get(n.service_group):
+            n.record.attributes[SOURCE_GROUP_ATTRIBUTE] = n.service_group
+            n.service_group = group
+        if code := codes.get(n.service_code):
+            n.record.attributes[SOURCE_CODE_ATTRIBUTE] = n.service_code
+            if n.service_name == n.service_code:  # the source names types by their code
+                n.service_name = code
+            n.service_code = code
+
     def records(self, slug: str, batch: list[Normalized]) -> list[CaseRecord]:
         """The batch's records with department, service and area ids filled in."""
         known = self.services[slug]
         wanted: dict[str, tuple[str, str, int | None]] = {}
         codes: defaultdict[str, set[str]] = defaultdict(set)
+        renamed = self.codes[slug]
         for n in batch:
             n.record.department_id = self.department(n.department)
+            self._merge_renamed(n, renamed)
             if n.service_code and n.service_code not in known:
                 wanted[n.service_code] = (n.service_name, n.service_group, n.record.department_id)
             for kind, code in n.area_codes:
@@ -107,6 +136,8 @@ class CaseBatches:
             )  # fmt: skip
             for slug, spec in profile.layers.items()
         }
+        if profile.service_groups or profile.request_types:
+            _aliases_take(profile, list(self.layers.values()))
         self.resolve = _Resolver(profile, self.layers)
         self.areas = area_index()
         self.ledger = ledger
@@ -130,6 +161,17 @@ class CaseBatches:
         self.pending.clear()
         self.ledger.stored(total)
         return total
+
+
+def _aliases_take(profile: Profile, layers: list[Layer]) -> None:
+    """Store the profile's renamed categories and move the cases already imported onto the
+    merged ones, so the new rows and the old agree."""
+    try:
+        category_aliases_store(layers=layers, groups=profile.service_groups,
+                               request_types=profile.request_types)  # fmt: skip
+    except AliasError as exc:
+        raise ProfileError(f"{profile.path}: {exc}") from None
+    category_aliases_apply()
 
 
 def import_file(
@@ -173,7 +215,11 @@ def import_file(
         ledger = Ledger(run)
         for warning in profile.zone_warnings(settings.TIME_ZONE):
             ledger.warn(reason=warning)
-        batches = CaseBatches(profile=profile, ledger=ledger, bulk=bool(bulk))
+        try:
+            batches = CaseBatches(profile=profile, ledger=ledger, bulk=bool(bulk))
+        except ProfileError:
+            run.delete()  # nothing was read: no run to show (renamed categories contradicted)
+            raise
         size = batch_size or settings.INGEST_BATCH_SIZE
         unseen = profile.used_columns() - set(header) if by_key else set()
 

@@ -1,8 +1,9 @@
 """Mapping profiles: how one city's export maps onto CivicStat's cases, kept as TOML data files.
 
-A profile names the columns, the date formats, the status map, department aliases, which layer
-rows belong to, the city's bounds and any placeholder locations. `kansas-city` and `boston` ship
-in `profiles/`; any other city writes its own file and passes it with `--mapping`.
+A profile names the columns, the date formats, the status map, department aliases, renamed
+request types and service groups (`[request_types]`, `[service_groups]`), which layer rows belong
+to, the city's bounds and any placeholder locations. `kansas-city` and `boston` ship in
+`profiles/`; any other city writes its own file and passes it with `--mapping`.
 """
 
 from __future__ import annotations
@@ -107,6 +108,9 @@ class Profile:
     formats: dict[str, list[str]] = field(default_factory=dict)  # a kind or a field → formats
     statuses: dict[str, StatusRule] = field(default_factory=dict)
     departments: dict[str, str] = field(default_factory=dict)
+    # Renamed categories: old name → merged name (`civicstat.cases.aliases`).
+    service_groups: dict[str, str] = field(default_factory=dict)
+    request_types: dict[str, str] = field(default_factory=dict)
     placeholders: list[tuple[float, float]] = field(default_factory=list)
     require_location: bool = True
 
@@ -274,9 +278,37 @@ def _parse(data: dict[str, Any], file: Path) -> Profile:
         raise ProfileError(f"{file}: [statuses] must map each local status to open or closed")
 
     profile.departments = {str(k): str(v) for k, v in data.get("departments", {}).items()}
+    profile.service_groups = _aliases(data, "service_groups", "service group", file)
+    profile.request_types = _aliases(data, "request_types", "request type", file)
     for point in data.get("placeholder_locations", []):
         profile.placeholders.append((float(point["lat"]), float(point["lon"])))
     return profile
+
+
+def _aliases(data: dict[str, Any], table: str, what: str, file: Path) -> dict[str, str]:
+    """[service_groups] / [request_types]: "old name" = "merged name". A name merged into itself,
+    into two others or into a name that is itself merged away is refused."""
+    from civicstat.cases.aliases import alias_problems
+
+    spec = data.get(table, {})
+    if not isinstance(spec, dict):
+        raise ProfileError(f'{file}: [{table}] must be a table of "old name" = "merged name"')
+    pairs: list[tuple[str, str]] = []
+    for old, new in spec.items():
+        if isinstance(new, list) and len(new) > 1:
+            raise ProfileError(f"{file}: [{table}]: the {what} {old!r} cannot be merged into two "
+                               f"others ({', '.join(map(repr, new))}); choose one")  # fmt: skip
+        if isinstance(new, list) and len(new) == 1:
+            new = new[0]
+        if not isinstance(new, str):
+            raise ProfileError(f'{file}: [{table}]: {old!r} must name one merged {what}, such as '
+                               '"Old name" = "New name"')  # fmt: skip
+        # Whitespace as the source's values are read, so "Animal " and "Animal" are one name.
+        pairs.append((" ".join(str(old).split()), " ".join(new.split())))
+    problems = alias_problems(pairs, what=what)
+    if problems:
+        raise ProfileError(f"{file}: [{table}]: {'; '.join(problems)}")
+    return dict(pairs)
 
 
 def _parse_columns(profile: Profile, columns: dict[str, Any], file: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from civicstat.cases.models.aliases import ServiceAlias, ServiceGroupAlias
 from civicstat.cases.models.core import (
     Area,
     Case,
@@ -50,6 +51,8 @@ __all__ = [
     "MonthlyPublicCloseHistogram",
     "MonthlyPublicCount",
     "Service",
+    "ServiceAlias",
+    "ServiceGroupAlias",
     "StatusGroup",
     "StatusMapping",
 ]
