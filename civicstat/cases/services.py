@@ -420,18 +420,26 @@ def case_add_note(*, case: Case, note: str, at: datetime) -> CaseEvent:
 
 
 def layer_ensure(
-    *, slug: str, name: str, noun: str, position: int = 0, statuses: dict[str, tuple[str, str]]
-) -> Layer:
+    *, slug: str, name: str, noun: str, position: int = 0, statuses: dict[str, tuple[str, str]],
+    description: str = "", sensitive: bool = False,
+) -> Layer:  # fmt: skip
     """The layer with this slug, created if missing, with its status map brought up to date.
 
     `statuses` maps a local code to (group, public label). Staff edits to a layer's name are kept.
+    `sensitive`: the layer is marked sensitive (`civicstat.cases.sensitive`) if it is not yet;
+    a mapping never unmarks one, so a re-import cannot publish exact points staff hid.
     """
     from civicstat.cases.models import StatusMapping
 
     with transaction.atomic():
         layer, _ = Layer.objects.get_or_create(
-            slug=slug, defaults={"name": name, "noun": noun, "position": position}
-        )
+            slug=slug,
+            defaults={"name": name, "noun": noun, "position": position,
+                      "description": description, "sensitive": sensitive},
+        )  # fmt: skip
+        if sensitive and not layer.sensitive:
+            layer.sensitive = True
+            layer.save(update_fields=["sensitive"])
         for code, (group, label) in statuses.items():
             StatusMapping.objects.update_or_create(
                 layer=layer, code=code, defaults={"group": group, "label": label}

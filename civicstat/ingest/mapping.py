@@ -1,7 +1,8 @@
 """Mapping profiles: how one city's export maps onto CivicStat's cases, kept as TOML data files.
 
 A profile names the columns, the date formats, the status map, department aliases, which layer
-rows belong to, the city's bounds and any placeholder locations. `kansas-city` and `boston` ship
+rows belong to (and whether a layer is sensitive), readable names for request types the source
+writes as codes, the city's bounds and any placeholder locations. `kansas-city` and `boston` ship
 in `profiles/`; any other city writes its own file and passes it with `--mapping`.
 """
 
@@ -70,6 +71,17 @@ class LayerSpec:
     name: str
     noun: str
     position: int = 0
+    description: str = ""
+    # Published only at a generalised place (`civicstat.cases.sensitive`): crime incidents.
+    sensitive: bool = False
+
+
+@dataclass(frozen=True)
+class ServiceName:
+    """A readable name (and group) for a request type the source writes as a code."""
+
+    name: str
+    group: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,6 +119,7 @@ class Profile:
     formats: dict[str, list[str]] = field(default_factory=dict)  # a kind or a field → formats
     statuses: dict[str, StatusRule] = field(default_factory=dict)
     departments: dict[str, str] = field(default_factory=dict)
+    service_names: dict[str, ServiceName] = field(default_factory=dict)  # by service code
     placeholders: list[tuple[float, float]] = field(default_factory=list)
     require_location: bool = True
 
@@ -222,8 +235,12 @@ def _parse(data: dict[str, Any], file: Path) -> Profile:
         profile.bounds = (float(b[0]), float(b[1]), float(b[2]), float(b[3]))
 
     for slug, spec in data.get("layers", {}).items():
+        if not isinstance(spec.get("sensitive", False), bool):
+            raise ProfileError(f"{file}: layers.{slug}.sensitive must be true or false")
         profile.layers[slug] = LayerSpec(slug, spec.get("name", slug), spec.get("noun", "case"),
-                                         int(spec.get("position", 0)))  # fmt: skip
+                                         int(spec.get("position", 0)),
+                                         str(spec.get("description", "")),
+                                         spec.get("sensitive", False))  # fmt: skip
     if profile.layer not in profile.layers:
         profile.layers[profile.layer] = LayerSpec(profile.layer, profile.layer, "case")
     for rule in data.get("layer_rules", []):
@@ -274,6 +291,20 @@ def _parse(data: dict[str, Any], file: Path) -> Profile:
         raise ProfileError(f"{file}: [statuses] must map each local status to open or closed")
 
     profile.departments = {str(k): str(v) for k, v in data.get("departments", {}).items()}
+    for code, spec in data.get("service_names", {}).items():
+        if isinstance(spec, str):
+            spec = {"name": spec}
+        if not (
+            isinstance(spec, dict)
+            and isinstance(spec.get("name"), str)
+            and spec["name"]
+            and isinstance(spec.get("group", ""), str)
+            and set(spec) <= {"name", "group"}
+        ):
+            raise ProfileError(f'{file}: service_names.{code} must be a name ("Arson") or '
+                               '{ name = "Arson", group = "Property crime" }')  # fmt: skip
+        profile.service_names[str(code)] = ServiceName(spec["name"][:255],
+                                                       spec.get("group", "")[:150])  # fmt: skip
     for point in data.get("placeholder_locations", []):
         profile.placeholders.append((float(point["lat"]), float(point["lon"])))
     return profile
