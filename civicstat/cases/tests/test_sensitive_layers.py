@@ -57,7 +57,9 @@ def exact_forms(layer: Layer) -> re.Pattern[str]:
     worked out here from the cells, not read from what the code under test stored."""
     public: set[str] = set()
     exact: set[str] = set()
-    for lat, lon, cell in Case.objects.filter(layer=layer).values_list("lat", "lon", "h3_cell"):
+    rows = Case.objects.filter(layer=layer, h3_cell__isnull=False)
+    for lat, lon, cell in rows.values_list("lat", "lon", "h3_cell"):
+        assert lat is not None and lon is not None
         exact |= _numbers(lat) | _numbers(lon)
         plat, plon = h3_cell_centre(cell)
         public |= _numbers(plat) | _numbers(plon)
