@@ -231,3 +231,24 @@ def test_a_profile_cannot_misname_an_offense(tmp_path):
     bad_flag.write_text(base + '[layers.crime]\nsensitive = "yes"\n', "utf-8")
     with pytest.raises(ProfileError, match=r"sensitive must be true or false"):
         load_profile(path=bad_flag)
+
+
+def test_the_demo_loads_the_crime_layer_once(tmp_path, data_dir, monkeypatch):
+    """`load_demo` imports the KCPD file after the 311 cases, as a sensitive layer, once."""
+    from civicstat.ingest import demo
+    from civicstat.ingest.demo import demo_load
+    from civicstat.ingest.models import ImportRun
+
+    # The demo's measures need departments a 400-row slice of 311 lacks; they are not the point.
+    monkeypatch.setattr(demo, "demo_measures_load", lambda: None)
+    small = tmp_path / "kc311_small.csv.gz"
+    with gzip.open(data_dir / "kansas-city" / "kcmo311_sample_10k.csv.gz", "rb") as source:
+        head = b"".join(source.readline() for _ in range(1))
+        rows = b"".join(source.readline() for _ in range(400))
+    small.write_bytes(gzip.compress(head + rows))
+    demo_load(cases_file=small, crime_file=crime_slice(tmp_path, 50))
+    layer = Layer.objects.get(slug="crime-incidents")
+    assert layer.sensitive
+    assert Case.objects.filter(layer=layer).count() == 50
+    demo_load(cases_file=small, crime_file=crime_slice(tmp_path, 50))
+    assert ImportRun.objects.filter(file_name="kcpd_crime_slice.csv").count() == 1
