@@ -15,6 +15,7 @@ from django.utils import timezone
 from civicstat.alerts.models import Delivery, OutboxItem, Subscription, SubscriptionKind
 from civicstat.alerts.tokens import confirm_token, manage_token, unsubscribe_token
 from civicstat.cases.query import status_labels
+from civicstat.cases.sensitive import public_distance_m
 from civicstat.lib.geo import circle_bbox
 
 # The public map lives in another app; its path is fixed, so links are built without its URL name.
@@ -115,7 +116,9 @@ def alert_delivery(
                 "status": labels.get((case.layer_id, case.status), case.status),
                 "news": _news(item),
                 "note": item.event.note if item.event is not None else "",
-                "distance": item.distance_m,
+                "distance": public_distance_m(
+                    case, subscription.lat or 0.0, subscription.lon or 0.0, item.distance_m
+                ),
                 "url": absolute(case.get_absolute_url()),
             }
         )

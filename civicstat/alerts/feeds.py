@@ -54,7 +54,10 @@ class WatchFeed(Feed):  # type: ignore[type-arg]
             rows = rows.filter(location_approximate=False)
         found = []
         for case in rows[:500]:
-            if circle is None or haversine_m(circle[0], circle[1], case.lat, case.lon) <= circle[2]:  # type: ignore[arg-type]
+            # An open feed measures from the public point (`civicstat.cases.sensitive`): circles
+            # drawn at will around exact points would, one after another, corner a crime's place.
+            at = (case.public_lat, case.public_lon)
+            if circle is None or haversine_m(circle[0], circle[1], *at) <= circle[2]:  # type: ignore[arg-type]
                 found.append(case)
             if len(found) == 50:
                 break
@@ -65,7 +68,7 @@ class WatchFeed(Feed):  # type: ignore[type-arg]
 
     def item_title(self, item: Case) -> str:
         name = item.service.name if item.service else item.layer.noun.capitalize()
-        return f"{name}: {item.address or 'no address'}"
+        return f"{name}: {item.public_address or 'no address'}"
 
     def item_description(self, item: Case) -> str:
         return item.description

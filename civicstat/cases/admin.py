@@ -29,7 +29,7 @@ class StatusMappingInline(admin.TabularInline[StatusMapping, Layer]):
 
 @admin.register(Layer)
 class LayerAdmin(admin.ModelAdmin[Layer]):
-    list_display = ["name", "slug", "noun", "position"]
+    list_display = ["name", "slug", "noun", "position", "sensitive"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [StatusMappingInline]
 
@@ -81,7 +81,15 @@ class CaseAdmin(admin.ModelAdmin[Case]):
     date_hierarchy = "requested_at"
     # Counting millions of rows on every page is slow; the rollups give exact figures elsewhere.
     show_full_result_count = False
-    readonly_fields = ["requested_day", "closed_day", "close_bucket", "h3_cell", "ingested_at"]
+    readonly_fields = [
+        "requested_day",
+        "closed_day",
+        "close_bucket",
+        "h3_cell",
+        "public_lat",
+        "public_lon",
+        "ingested_at",
+    ]
     inlines = [CaseEventInline]
 
 

@@ -18,6 +18,7 @@ from django.db import connection
 
 from civicstat.cases.models import StatusGroup
 from civicstat.cases.records import CaseRecord
+from civicstat.cases.sensitive import public_point
 from civicstat.lib.geo import h3_cell
 from civicstat.lib.quantiles import bucket_of
 
@@ -46,11 +47,13 @@ class Derived:
     """The columns computed from a record: local days, close bucket, cell, areas, fingerprint."""
 
     __slots__ = ("area_ids", "attributes_json", "cell", "close_bucket", "closed_day",
-                 "fingerprint", "requested_day")  # fmt: skip
+                 "fingerprint", "public_lat", "public_lon", "requested_day")  # fmt: skip
     closed_day: date | None
     close_bucket: int | None
 
-    def __init__(self, r: CaseRecord, zone: ZoneInfo, area_ids: list[int]) -> None:
+    def __init__(
+        self, r: CaseRecord, zone: ZoneInfo, area_ids: list[int], *, sensitive: bool = False
+    ) -> None:
         located = r.lat is not None and r.lon is not None and not r.location_approximate
         # A placeholder point gets no cell and no areas: it must not match a radius or a district.
         # Areas the source names by code hold whatever the point.
@@ -58,6 +61,9 @@ class Derived:
         if r.area_ids:
             self.area_ids = list(dict.fromkeys([*self.area_ids, *r.area_ids]))
         self.cell = h3_cell(r.lat, r.lon) if located else None  # type: ignore[arg-type]
+        self.public_lat, self.public_lon = public_point(
+            sensitive=sensitive, lat=r.lat, lon=r.lon, cell=self.cell
+        )
         self.requested_day = _local_day(r.requested_at, zone)
         if r.status_group == StatusGroup.CLOSED and r.closed_at is not None:
             self.closed_day = _local_day(r.closed_at, zone)

@@ -45,6 +45,7 @@ from civicstat.cases.models import (
     StatusGroup,
     StatusMapping,
 )
+from civicstat.cases.sensitive import PUBLIC_MARGIN_DEG
 from civicstat.lib import params
 from civicstat.lib.params import ParamError
 from civicstat.lib.periods import month_split
@@ -106,10 +107,20 @@ def cases(f: CaseFilter) -> QuerySet[Case]:
     if f.areas:
         qs = qs.filter(areas__in=f.areas)
     if f.bbox:
+        # The public point decides (`civicstat.cases.sensitive`): a viewport matched on exact
+        # points would, narrowed step by step, find a sensitive case's exact place. The exact
+        # coordinates widened by the most a public point can differ narrow it first, on their index.
         west, south, east, north = f.bbox
-        qs = qs.filter(lat__gte=south, lat__lte=north, lon__gte=west, lon__lte=east)
+        m = PUBLIC_MARGIN_DEG
+        qs = qs.filter(lat__gte=south - m, lat__lte=north + m, lon__gte=west - m,
+                       lon__lte=east + m, public_lat__gte=south, public_lat__lte=north,
+                       public_lon__gte=west, public_lon__lte=east)  # fmt: skip
     if f.text:
-        qs = qs.filter(Q(description__icontains=f.text) | Q(address__icontains=f.text))
+        address = Q(address__icontains=f.text)
+        if not f.include_private:
+            # A sensitive layer's address is not published, so it cannot be searched either.
+            address &= Q(layer__sensitive=False)
+        qs = qs.filter(Q(description__icontains=f.text) | address)
     return qs
 
 

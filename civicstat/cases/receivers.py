@@ -28,6 +28,7 @@ from civicstat.cases.models import (
     StatusMapping,
 )
 from civicstat.cases.rollups import public_rollups_rebuild
+from civicstat.cases.sensitive import layer_sensitivity_apply
 from civicstat.cases.services import data_version_follows
 from civicstat.cases.signals import ChangeScope, service_privacy_changed
 
@@ -81,6 +82,27 @@ def privacy_scope(*, services: Sequence[Service]) -> ChangeScope:
             [*(s.department_id or 0 for s in services), *(dept for _, dept in pairs)]
         ),
     )
+
+
+@receiver(pre_save, sender=Layer, dispatch_uid="cases-layer-sensitive-before")
+def _sensitive_before(sender: type[Layer], instance: Layer, **kwargs: Any) -> None:
+    stored = None
+    if instance.pk is not None:
+        rows = Layer.objects.filter(pk=instance.pk)
+        if connection.in_atomic_block:  # always, through Layer.save()
+            rows = rows.select_for_update()  # an import batch of the layer waits (FOR SHARE)
+        stored = rows.values_list("sensitive", flat=True).first()
+    instance._sensitive_before = stored  # type: ignore[attr-defined]
+
+
+@receiver(post_save, sender=Layer, dispatch_uid="cases-layer-sensitive-after")
+def _sensitive_after(sender: type[Layer], instance: Layer, created: bool, **kwargs: Any) -> None:
+    """A layer marked sensitive (or no longer) moves its cases' public points in the same
+    transaction, with the data version (`civicstat.cases.sensitive`)."""
+    before = getattr(instance, "_sensitive_before", None)
+    if created or before is None or before == instance.sensitive:
+        return
+    layer_sensitivity_apply(layers=[instance])
 
 
 # Names, labels and outlines the public pages show: an edit (in the admin or anywhere) moves the

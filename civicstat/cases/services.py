@@ -48,6 +48,8 @@ _SOURCE_FIELDS = (
 )  # fmt: skip
 _DERIVED_FIELDS = (
     "h3_cell",
+    "public_lat",
+    "public_lon",
     "requested_day",
     "closed_day",
     "close_bucket",
@@ -207,7 +209,6 @@ def case_upsert(
     zone = ZoneInfo(settings.TIME_ZONE)
     index = areas if areas is not None else area_index()
     area_lists = index.containing([r.lat for r in records], [r.lon for r in records])
-    derived = {r.external_id: Derived(r, zone, a) for r, a in zip(records, area_lists, strict=True)}
 
     now = timezone.now()
     ops = connection.ops
@@ -215,6 +216,11 @@ def case_upsert(
     table = Case._meta.db_table
     limit = connection.features.max_query_params
     with transaction.atomic(), connection.cursor() as cursor:
+        sensitive = _layer_sensitive(cursor, layer)
+        derived = {
+            r.external_id: Derived(r, zone, a, sensitive=sensitive)
+            for r, a in zip(records, area_lists, strict=True)
+        }
         existing: dict[str, tuple[int, int, str, str, int | None, int | None, str, str | None,
                                   int | None]] = {}  # fmt: skip
         for chunk in _chunks(list(by_id), (limit or 5000) - 1):
@@ -248,8 +254,9 @@ def case_upsert(
                 r.description, r.address, r.zip_code, r.lat, r.lon, r.location_approximate,
                 adapt.dt(r.requested_at), adapt.dt(r.updated_at), adapt.dt(r.closed_at),
                 adapt.dt(r.expected_at), r.channel, adapt.json(r.attributes, d.attributes_json),
-                r.closed_approximate, d.cell, adapt.day(d.requested_day),
-                adapt.day(d.closed_day), d.close_bucket, d.fingerprint, now_value,
+                r.closed_approximate, d.cell, d.public_lat, d.public_lon,
+                adapt.day(d.requested_day), adapt.day(d.closed_day), d.close_bucket,
+                d.fingerprint, now_value,
             ]  # fmt: skip
 
         columns = [_column(f) for f in (*_SOURCE_FIELDS, *_DERIVED_FIELDS)]
@@ -338,6 +345,18 @@ def case_upsert(
     return result
 
 
+def _layer_sensitive(cursor: Any, layer: Layer) -> bool:
+    """The layer's `sensitive` flag as stored now, not as the caller's copy says: an import may
+    have loaded its layer before staff changed the flag. On PostgreSQL the row is share-locked
+    until the batch commits, so a change of the flag (which locks it for update, then rewrites the
+    layer's public points) waits for the batch or the batch for it, and never misses its cases.
+    (SQLite's write transactions already run one at a time.)"""
+    lock = " FOR SHARE" if connection.vendor == "postgresql" else ""
+    cursor.execute(f"SELECT sensitive FROM {Layer._meta.db_table} WHERE id = %s{lock}", [layer.pk])
+    row = cursor.fetchone()
+    return bool(row[0]) if row else bool(layer.sensitive)
+
+
 class _Deferred:
     """Stands in for the rollup and map-cell deltas in a bulk load: it keeps nothing."""
 
@@ -401,18 +420,26 @@ def case_add_note(*, case: Case, note: str, at: datetime) -> CaseEvent:
 
 
 def layer_ensure(
-    *, slug: str, name: str, noun: str, position: int = 0, statuses: dict[str, tuple[str, str]]
-) -> Layer:
+    *, slug: str, name: str, noun: str, position: int = 0, statuses: dict[str, tuple[str, str]],
+    description: str = "", sensitive: bool = False,
+) -> Layer:  # fmt: skip
     """The layer with this slug, created if missing, with its status map brought up to date.
 
     `statuses` maps a local code to (group, public label). Staff edits to a layer's name are kept.
+    `sensitive`: the layer is marked sensitive (`civicstat.cases.sensitive`) if it is not yet;
+    a mapping never unmarks one, so a re-import cannot publish exact points staff hid.
     """
     from civicstat.cases.models import StatusMapping
 
     with transaction.atomic():
         layer, _ = Layer.objects.get_or_create(
-            slug=slug, defaults={"name": name, "noun": noun, "position": position}
-        )
+            slug=slug,
+            defaults={"name": name, "noun": noun, "position": position,
+                      "description": description, "sensitive": sensitive},
+        )  # fmt: skip
+        if sensitive and not layer.sensitive:
+            layer.sensitive = True
+            layer.save(update_fields=["sensitive"])
         for code, (group, label) in statuses.items():
             StatusMapping.objects.update_or_create(
                 layer=layer, code=code, defaults={"group": group, "label": label}

@@ -132,7 +132,13 @@ class CaseBatches:
         statuses = {code: (rule.group, rule.label) for code, rule in profile.statuses.items()}
         self.layers = {
             slug: layer_ensure(
-                slug=slug, name=spec.name, noun=spec.noun, position=spec.position, statuses=statuses
+                slug=slug,
+                name=spec.name,
+                noun=spec.noun,
+                position=spec.position,
+                statuses=statuses,
+                description=spec.description,
+                sensitive=spec.sensitive,
             )  # fmt: skip
             for slug, spec in profile.layers.items()
         }

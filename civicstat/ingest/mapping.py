@@ -2,8 +2,9 @@
 
 A profile names the columns, the date formats, the status map, department aliases, renamed
 request types and service groups (`[request_types]`, `[service_groups]`), which layer rows belong
-to, the city's bounds and any placeholder locations. `kansas-city` and `boston` ship in
-`profiles/`; any other city writes its own file and passes it with `--mapping`.
+to (and whether a layer is sensitive), readable names for request types the source writes as codes
+(`[service_names]`), the city's bounds and any placeholder locations. `kansas-city` and `boston`
+ship in `profiles/`; any other city writes its own file and passes it with `--mapping`.
 """
 
 from __future__ import annotations
@@ -71,6 +72,17 @@ class LayerSpec:
     name: str
     noun: str
     position: int = 0
+    description: str = ""
+    # Published only at a generalised place (`civicstat.cases.sensitive`): crime incidents.
+    sensitive: bool = False
+
+
+@dataclass(frozen=True)
+class ServiceName:
+    """A readable name (and group) for a request type the source writes as a code."""
+
+    name: str
+    group: str = ""
 
 
 @dataclass(frozen=True)
@@ -111,6 +123,7 @@ class Profile:
     # Renamed categories: old name → merged name (`civicstat.cases.aliases`).
     service_groups: dict[str, str] = field(default_factory=dict)
     request_types: dict[str, str] = field(default_factory=dict)
+    service_names: dict[str, ServiceName] = field(default_factory=dict)  # by service code
     placeholders: list[tuple[float, float]] = field(default_factory=list)
     require_location: bool = True
 
@@ -226,8 +239,12 @@ def _parse(data: dict[str, Any], file: Path) -> Profile:
         profile.bounds = (float(b[0]), float(b[1]), float(b[2]), float(b[3]))
 
     for slug, spec in data.get("layers", {}).items():
+        if not isinstance(spec.get("sensitive", False), bool):
+            raise ProfileError(f"{file}: layers.{slug}.sensitive must be true or false")
         profile.layers[slug] = LayerSpec(slug, spec.get("name", slug), spec.get("noun", "case"),
-                                         int(spec.get("position", 0)))  # fmt: skip
+                                         int(spec.get("position", 0)),
+                                         str(spec.get("description", "")),
+                                         spec.get("sensitive", False))  # fmt: skip
     if profile.layer not in profile.layers:
         profile.layers[profile.layer] = LayerSpec(profile.layer, profile.layer, "case")
     for rule in data.get("layer_rules", []):
@@ -280,6 +297,20 @@ def _parse(data: dict[str, Any], file: Path) -> Profile:
     profile.departments = {str(k): str(v) for k, v in data.get("departments", {}).items()}
     profile.service_groups = _aliases(data, "service_groups", "service group", file)
     profile.request_types = _aliases(data, "request_types", "request type", file)
+    for code, spec in data.get("service_names", {}).items():
+        if isinstance(spec, str):
+            spec = {"name": spec}
+        if not (
+            isinstance(spec, dict)
+            and isinstance(spec.get("name"), str)
+            and spec["name"]
+            and isinstance(spec.get("group", ""), str)
+            and set(spec) <= {"name", "group"}
+        ):
+            raise ProfileError(f'{file}: service_names.{code} must be a name ("Arson") or '
+                               '{ name = "Arson", group = "Property crime" }')  # fmt: skip
+        profile.service_names[str(code)] = ServiceName(spec["name"][:255],
+                                                       spec.get("group", "")[:150])  # fmt: skip
     for point in data.get("placeholder_locations", []):
         profile.placeholders.append((float(point["lat"]), float(point["lon"])))
     return profile

@@ -301,8 +301,13 @@ class RowNormalizer:
                                                          "left out"))  # fmt: skip
                 else:
                     areas.append((kind, code))
-        return Normalized(layer, service_code or service_name[:100], service_name,
-                          fit(self._get(values, "service_group"), "service_group", 150, warnings),
+        service_group = fit(self._get(values, "service_group"), "service_group", 150, warnings)
+        code = service_code or service_name[:100]
+        # A source that writes request types as codes ("Non_Agg_Assault_Dome") gets the profile's
+        # readable names; the code stays the key a re-import matches on.
+        if readable := p.service_names.get(code):
+            service_name, service_group = readable.name, readable.group or service_group
+        return Normalized(layer, code, service_name, service_group,
                           fit(self._get(values, "department"), "department", 150, warnings),
                           record, areas, warnings)  # fmt: skip
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -37,6 +38,14 @@ def circle_bbox(lat: float, lon: float, radius_m: float) -> tuple[float, float, 
 
 def h3_cell(lat: float, lon: float, resolution: int = H3_RESOLUTION) -> int:
     return int(h3int.latlng_to_cell(lat, lon, resolution))
+
+
+@functools.lru_cache(maxsize=65536)
+def h3_cell_centre(cell: int) -> tuple[float, float]:
+    """The centre (lat, lon) of an h3 cell, rounded to 6 decimals (about 0.1 m): where a
+    sensitive layer's case is published (`civicstat.cases.sensitive`)."""
+    lat, lon = h3int.cell_to_latlng(cell)
+    return round(float(lat), 6), round(float(lon), 6)
 
 
 def valid_lat_lon(lat: float, lon: float) -> bool:

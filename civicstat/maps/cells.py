@@ -3,8 +3,10 @@
 `case_upsert` counts a changed case out (as stored before the update) and back in (as stored after
 it) in the same transaction as the case, like the daily rollups, so the map never disagrees with
 the cases. `rebuild()` recomputes every row with one grouped query per resolution; a test proves
-the two agree. `MapCellTotal` (public services only, service and department summed out) gets the
-same deltas, and is rebuilt from `MapCell` whenever a service turns private or public.
+the two agree. The sums are of the cases' public points (`civicstat.cases.sensitive`): a cell
+holding one case of a sensitive layer must not place its cluster on the exact point.
+`MapCellTotal` (public services only, service and department summed out) gets the same deltas,
+and is rebuilt from `MapCell` whenever a service turns private or public.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ class CellDelta:
             chunk = case_ids[start : start + min(size, 5000)]
             marks = ", ".join(["%s"] * len(chunk))
             cursor.execute(
-                "SELECT h3_cell, lat, lon, layer_id, COALESCE(service_id, 0),"
+                "SELECT h3_cell, public_lat, public_lon, layer_id, COALESCE(service_id, 0),"
                 f" COALESCE(department_id, 0), status_group FROM {table}"
                 f" WHERE id IN ({marks}) AND h3_cell IS NOT NULL",
                 list(chunk),
@@ -139,7 +141,7 @@ def totals_rebuild(cursor: Any) -> int:
 def _grouped(cursor: Any, res: int) -> Iterator[tuple[Any, ...]]:
     cursor.execute(
         f"SELECT {_parent_sql(res)} AS cell, layer_id, COALESCE(service_id, 0),"
-        " COALESCE(department_id, 0), status_group, COUNT(*), SUM(lat), SUM(lon)"
+        " COALESCE(department_id, 0), status_group, COUNT(*), SUM(public_lat), SUM(public_lon)"
         f" FROM {Case._meta.db_table} WHERE h3_cell IS NOT NULL"
         " GROUP BY 1, 2, 3, 4, 5"
     )

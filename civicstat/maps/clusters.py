@@ -143,7 +143,7 @@ def clusters_from_rollup(f: CaseFilter, res: int) -> list[Cluster]:
 def clusters_from_cases(f: CaseFilter, res: int) -> list[Cluster]:
     """Clusters of the cases `f` selects, grouped by the parent cell of each case's h3 cell."""
     assert f.bbox is not None  # noqa: S101
-    inner = _located(f).values("h3_cell", "status_group", "lat", "lon").order_by()
+    inner = _located(f).values("h3_cell", "status_group", "public_lat", "public_lon").order_by()
     sql, params = inner.query.sql_with_params()
     # A CTE names the inner columns the same way on both engines.
     grouped = (
@@ -158,17 +158,18 @@ def clusters_from_cases(f: CaseFilter, res: int) -> list[Cluster]:
 
 
 def _located(f: CaseFilter) -> QuerySet[Case]:
-    """The located cases `f` selects. With a date filter, the viewport is applied to `lat + 0`,
-    which no index serves: the planner then walks the date index (few cases in a period) instead
-    of the coordinate index (every case of a city-wide viewport)."""
+    """The located cases `f` selects. With a date filter, the viewport is applied to
+    `public_lat + 0`, which no index serves: the planner then walks the date index (few cases in a
+    period) instead of the coordinate index (every case of a city-wide viewport). The viewport is
+    always matched against the public point (`civicstat.cases.sensitive`)."""
     if not (f.bbox and (f.requested_from or f.requested_to)):
         return cases(f).filter(h3_cell__isnull=False)
     west, south, east, north = f.bbox
     return (
         cases(replace(f, bbox=None))
         .filter(h3_cell__isnull=False)
-        .annotate(lat_0=ExpressionWrapper(F("lat") + 0, FloatField()),
-                  lon_0=ExpressionWrapper(F("lon") + 0, FloatField()))
+        .annotate(lat_0=ExpressionWrapper(F("public_lat") + 0, FloatField()),
+                  lon_0=ExpressionWrapper(F("public_lon") + 0, FloatField()))
         .filter(lat_0__gte=south, lat_0__lte=north, lon_0__gte=west, lon_0__lte=east)
     )  # fmt: skip
 
@@ -178,18 +179,19 @@ def points(f: CaseFilter, limit: int) -> list[dict[str, Any]]:
     rows = (
         _located(f)
         .order_by("-requested_at", "-id")
-        .values("external_id", "layer__slug", "lat", "lon", "status_group", "service__name",
-                "layer__noun", "address", "requested_at")[:limit]
+        .values("external_id", "layer__slug", "public_lat", "public_lon", "status_group",
+                "service__name", "layer__noun", "layer__sensitive", "address",
+                "requested_at")[:limit]
     )  # fmt: skip
     return [
         {
             "id": r["external_id"],
             "layer": r["layer__slug"],
-            "lat": r["lat"],
-            "lon": r["lon"],
+            "lat": r["public_lat"],
+            "lon": r["public_lon"],
             "status": r["status_group"],
             "title": r["service__name"] or r["layer__noun"].capitalize(),
-            "address": r["address"],
+            "address": "" if r["layer__sensitive"] else r["address"],
             "opened": r["requested_at"].date().isoformat(),
         }
         for r in rows
@@ -217,7 +219,9 @@ def baseline_clusters(f: CaseFilter, res: int) -> list[Cluster]:
     """The plain way, for the benchmark: GROUP BY rounded coordinates of the cases in view."""
     digits = {5: 1, 6: 1, 7: 2, 8: 2, 9: 3}[res]
     qs = _located(replace(f))
-    sql, params = qs.values("lat", "lon", "status_group").order_by().query.sql_with_params()
+    sql, params = (
+        qs.values("public_lat", "public_lon", "status_group").order_by().query.sql_with_params()
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH t(la, lo, g) AS ({sql}) SELECT ROUND(CAST(t.la AS NUMERIC), {digits}),"

@@ -26,7 +26,11 @@ class Address:
 
 
 def _located() -> QuerySet[Case]:
-    return cases(CaseFilter()).exclude(address="").filter(h3_cell__isnull=False)
+    # A sensitive layer's addresses are not published (`civicstat.cases.sensitive`).
+    return (
+        cases(CaseFilter()).exclude(address="").filter(h3_cell__isnull=False)
+        .exclude(layer__sensitive=True)
+    )  # fmt: skip
 
 
 def addresses_starting(text: str, *, limit: int = 8) -> list[Address]:

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from civicstat.cases.areas import has_outline
-from civicstat.cases.models import Area, Case
+from civicstat.cases.models import Area, Case, Layer
 from civicstat.cases.query import (
     CaseFilter,
     FilterError,
@@ -109,6 +109,15 @@ def _page_of(f: CaseFilter, sort: str, page: int) -> list[Case]:
     return rows
 
 
+def _generalised_layers(f: CaseFilter) -> list[str]:
+    """The names of the sensitive layers the filters show, for the legend to say that their
+    cases are drawn at generalised places (`civicstat.cases.sensitive`)."""
+    layers = Layer.objects.filter(sensitive=True)
+    if f.layers:
+        layers = layers.filter(slug__in=f.layers)
+    return list(layers.values_list("name", flat=True))
+
+
 @require_GET
 @cached_by_data_version
 @with_tiles
@@ -124,6 +133,7 @@ def map_page(request: HttpRequest) -> HttpResponse:
         "choices": choices(), "selected": selected(request.GET), "day_choices": DAY_CHOICES,
         "count": match_count(f), "recent": _page_of(f, "-opened", 1)[:20],
         "config": _map_config(request), "query": filter_query(request.GET),
+        "generalised": _generalised_layers(f),
         "hide_closed_query": filter_query(request.GET, drop=("bbox", "status"), status="open"),
         "recent_links": [
             (n, filter_query(request.GET, drop=("bbox", "days", "since"), days=str(n)))
@@ -257,4 +267,5 @@ def embed_map(request: HttpRequest) -> HttpResponse:
         "config": _map_config(request, embed=True), "count": match_count(f),
         "rows": _page_of(f, "-opened", 1)[:10] if request.GET.get("list") else [],
         "full_map": f"{settings.SITE_URL}{reverse('map')}" + (f"?{query}" if query else ""),
+        "generalised": _generalised_layers(f),
     })  # fmt: skip

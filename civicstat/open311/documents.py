@@ -79,7 +79,7 @@ def attribute_doc(a: ServiceAttribute) -> dict[str, Any]:
 # page of 1,000 requests took most of the response time.
 _FIELDS = (
     "id", "external_id", "layer_id", "status", "status_group", "description", "requested_at",
-    "updated_at", "closed_at", "expected_at", "address", "zip_code", "lat", "lon",
+    "updated_at", "closed_at", "expected_at", "address", "zip_code", "public_lat", "public_lon",
     "location_approximate", "attributes", "channel", "service__name", "service__code",
     "department__name",
 )  # fmt: skip
@@ -92,6 +92,9 @@ class RequestWriter:
         self.extensions = extensions
         self.labels = status_labels()
         self.layers = dict(Layer.objects.values_list("id", "slug"))
+        # A sensitive layer's cases go out at their public point only, and without an address
+        # (`civicstat.cases.sensitive`).
+        self.sensitive = set(Layer.objects.filter(sensitive=True).values_list("id", flat=True))
 
     def prepare(self, qs: QuerySet[Case]) -> QuerySet[Case, dict[str, Any]]:
         rows: QuerySet[Case, dict[str, Any]] = qs.values(*_FIELDS)
@@ -156,11 +159,11 @@ class RequestWriter:
             "requested_datetime": stamp(r["requested_at"]),
             "updated_datetime": stamp(updated),
             "expected_datetime": stamp(r["expected_at"]),
-            "address": r["address"] or "",
+            "address": "" if r["layer_id"] in self.sensitive else r["address"] or "",
             "address_id": None,
             "zipcode": r["zip_code"] or "",
-            "lat": None if approximate else r["lat"],
-            "long": None if approximate else r["lon"],
+            "lat": None if approximate else r["public_lat"],
+            "long": None if approximate else r["public_lon"],
             "media_url": attributes.get("media_url") or None,
         }
 

@@ -20,6 +20,26 @@ class EventKind(models.TextChoices):
     REOPENED = "reopened", "Reopened"
 
 
+class LayerQuerySet(models.QuerySet["Layer"]):
+    def update(self, **kwargs: Any) -> int:
+        """An update that may change `sensitive` moves every public location of the layers' cases
+        in its transaction, as `save()` does through the signals (`cases.receivers`)."""
+        if "sensitive" not in kwargs:
+            return super().update(**kwargs)
+        from civicstat.cases.sensitive import layer_sensitivity_apply
+
+        with transaction.atomic(using=self.db):
+            before = dict(self.select_for_update().values_list("pk", "sensitive"))
+            count = super().update(**kwargs)
+            changed = [
+                layer for layer in Layer.objects.using(self.db).filter(pk__in=before)
+                if layer.sensitive != before[layer.pk]
+            ]  # fmt: skip
+            if changed:
+                layer_sensitivity_apply(layers=changed)
+        return count
+
+
 class Layer(models.Model):
     """A kind of case shown on its own: 311 requests, code violations, crime incidents."""
 
@@ -28,12 +48,26 @@ class Layer(models.Model):
     noun = models.CharField(max_length=50, help_text='One item: "request", "violation".')
     description = models.TextField(blank=True)
     position = models.PositiveSmallIntegerField(default=0, help_text="Order on pages.")
+    sensitive = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Publish its cases only at a generalised place (the centre of their h3 "
+        "resolution-9 cell, about 0.1 km²) and without their address, in every public page, "
+        "feed, embed, email and API. Staff still see the exact point.",
+    )
+
+    objects = LayerQuerySet.as_manager()
 
     class Meta:
         ordering = ["position", "name"]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The flag and every public location that follows it change together (`cases.receivers`).
+        with transaction.atomic(using=kwargs.get("using")):
+            super().save(*args, **kwargs)
 
 
 class StatusMapping(models.Model):
@@ -191,6 +225,10 @@ class Case(models.Model):
     zip_code = models.CharField(max_length=10, blank=True)
     lat = models.FloatField(null=True, blank=True)
     lon = models.FloatField(null=True, blank=True)
+    # Where public outputs put the case (`civicstat.cases.sensitive`): the exact point, or for a
+    # sensitive layer the centre of its h3 cell. Every public reader uses these, never lat/lon.
+    public_lat = models.FloatField(null=True, blank=True, editable=False)
+    public_lon = models.FloatField(null=True, blank=True, editable=False)
     location_approximate = models.BooleanField(
         default=False,
         help_text="The source gave a placeholder point (such as City Hall), not the real place.",
@@ -240,6 +278,11 @@ class Case(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("case-detail", args=[self.layer.slug, self.external_id])
+
+    @property
+    def public_address(self) -> str:
+        """The address public outputs show: none for a sensitive layer (`cases.sensitive`)."""
+        return "" if self.layer.sensitive else self.address
 
     @property
     def status_label(self) -> str:

@@ -109,11 +109,11 @@ def test_a_broken_mapping_file_says_what_is_wrong(data_dir, tmp_path):
 
 def test_load_demo_loads_once_and_a_second_run_skips(data_dir, monkeypatch):
     sample = data_dir / "kansas-city" / "kcmo311_sample_10k.csv.gz"
-    first = demo_load(cases_file=sample)
+    first = demo_load(cases_file=sample, crime_file=None)
     assert first is not None and first.created == 10_000
     assert Area.objects.filter(kind="council-district").count() == 6
     assert Area.objects.filter(kind="neighborhood").count() == 240  # 6 unnamed polygons skipped
-    assert demo_load(cases_file=sample) is None
+    assert demo_load(cases_file=sample, crime_file=None) is None
     assert ImportRun.objects.count() == 1
 
 
