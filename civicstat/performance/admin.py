@@ -60,7 +60,8 @@ class ValuesUploadForm(forms.Form):
 @admin.register(Measure)
 class MeasureAdmin(admin.ModelAdmin[Measure]):
     form = MeasureForm
-    list_display = ("title", "goal", "latest_value", "latest_period", "latest_status",
+    # The goal is left out to leave room for the figures (filter by priority area instead).
+    list_display = ("title", "latest_value", "latest_period", "latest_status",
                     "computed", "department", "published")  # fmt: skip
     list_filter = ("published", "goal__area", "department", "calculation")
     search_fields = ("title", "short_name", "slug")
