@@ -11,8 +11,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
@@ -20,6 +19,8 @@ from django.utils.html import format_html
 
 from civicstat.cases.models import Department
 from civicstat.cases.services import data_version_touch
+from civicstat.lib.periods import period_of
+from civicstat.performance.admin_forms import FILTER_FIELDS, MeasureForm
 from civicstat.performance.models import (
     Goal,
     Measure,
@@ -27,13 +28,15 @@ from civicstat.performance.models import (
     MeasureValue,
     PriorityArea,
     StaffProfile,
+    Status,
 )
+from civicstat.performance.preview import preview_response
 from civicstat.performance.services import (
     measure_refresh,
-    measure_validate,
     measure_values_set,
     read_values_csv,
 )
+from civicstat.performance.templatetags.performance import measure_value
 
 
 def staff_departments(user: Any) -> QuerySet[Department] | None:
@@ -41,25 +44,6 @@ def staff_departments(user: Any) -> QuerySet[Department] | None:
     if user.is_superuser:
         return None
     return Department.objects.filter(staff__user=user)
-
-
-class MeasureForm(forms.ModelForm[Measure]):
-    class Meta:
-        model = Measure
-        exclude: list[str] = []  # every field: the fieldsets below choose what shows
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        candidate = Measure(**{k: v for k, v in data.items() if k in _FIELD_NAMES})
-        try:
-            measure_validate(measure=candidate)
-        except ValidationError as error:
-            for field, problems in error.message_dict.items():
-                self.add_error(field if field in self.fields else None, problems)
-        return data
-
-
-_FIELD_NAMES = {f.name for f in Measure._meta.concrete_fields}
 
 
 class TargetInline(admin.TabularInline[MeasureTarget, Measure]):
@@ -76,7 +60,9 @@ class ValuesUploadForm(forms.Form):
 @admin.register(Measure)
 class MeasureAdmin(admin.ModelAdmin[Measure]):
     form = MeasureForm
-    list_display = ("title", "goal", "department", "calculation", "published")
+    # The goal is left out to leave room for the figures (filter by priority area instead).
+    list_display = ("title", "latest_value", "latest_period", "latest_status",
+                    "computed", "department", "published")  # fmt: skip
     list_filter = ("published", "goal__area", "department", "calculation")
     search_fields = ("title", "short_name", "slug")
     prepopulated_fields = {"slug": ("title",)}
@@ -87,15 +73,48 @@ class MeasureAdmin(admin.ModelAdmin[Measure]):
                            "position", "published")}),
         ("Unit and period", {"fields": ("unit", "decimals", "direction", "period",
                                         "fiscal_year_start_month", "start_date")}),
-        ("Calculation", {"fields": ("calculation", "filters", "denominator_filters",
-                                    "fixed_denominator", "target_days", "attribute",
+        ("Calculation", {"fields": ("calculation", "target_days", "attribute",
                                     "values_upload")}),
+        ("Which cases it counts", {"fields": FILTER_FIELDS[:7]}),
+        ("Rate only: what it divides by", {"fields": (*FILTER_FIELDS[7:], "fixed_denominator")}),
         ("Target and status", {"fields": ("target", "status_rule", "manual_status",
                                           "on_track_band", "near_band")}),
         ("Narratives (Markdown)", {"fields": ("methods", "analysis")}),
     ]  # fmt: skip
 
     readonly_fields = ("values_upload",)
+    change_form_template = "performance/admin_measure_change_form.html"
+
+    # ---- The list: what the public sees now, before anyone opens a measure ----------------------
+
+    @admin.display(description="Latest value")
+    def latest_value(self, obj: Measure) -> str:
+        if obj.withheld:
+            return "Being recomputed"
+        value = getattr(obj, "latest_value_", None)
+        return measure_value(value, obj) if value is not None else "—"
+
+    @admin.display(description="Period", ordering="latest_start_")
+    def latest_period(self, obj: Measure) -> str:
+        start = getattr(obj, "latest_start_", None)
+        if start is None:
+            return "—"
+        label = period_of(start, obj.period, obj.fiscal_start).label
+        partial = getattr(obj, "partial_start_", None)
+        if partial is not None and partial > start:
+            label += f" ({period_of(partial, obj.period, obj.fiscal_start).label} partial)"
+        return label
+
+    @admin.display(description="Status")
+    def latest_status(self, obj: Measure) -> str:
+        status = getattr(obj, "latest_status_", None)
+        if status is None:
+            return "No data"
+        return Status(status).label if status in Status.values else status
+
+    @admin.display(description="Computed", ordering="computed_at_")
+    def computed(self, obj: Measure) -> Any:
+        return getattr(obj, "computed_at_", None) or "Never"
 
     @admin.display(description="Manual values")
     def values_upload(self, obj: Measure) -> str:
@@ -106,6 +125,17 @@ class MeasureAdmin(admin.ModelAdmin[Measure]):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Measure]:
         qs = super().get_queryset(request).select_related("goal", "department")
+        # The latest complete value (as the public cards show it), the newest partial period and
+        # when the values were computed: a subquery each, not a query per row of the list.
+        values = MeasureValue.objects.filter(measure=OuterRef("pk")).order_by("-period_start")
+        latest = values.filter(partial=False, value__isnull=False)
+        qs = qs.annotate(
+            latest_value_=Subquery(latest.values("value")[:1]),
+            latest_start_=Subquery(latest.values("period_start")[:1]),
+            latest_status_=Subquery(latest.values("status")[:1]),
+            partial_start_=Subquery(values.filter(partial=True).values("period_start")[:1]),
+            computed_at_=Subquery(values.values("computed_at")[:1]),
+        )
         allowed = staff_departments(request.user)
         return qs if allowed is None else qs.filter(department__in=allowed)
 
@@ -148,6 +178,20 @@ class MeasureAdmin(admin.ModelAdmin[Measure]):
         for measure in queryset:
             measure_refresh(measure=measure)
         self.message_user(request, f"Recomputed {queryset.count()} measures.")
+
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:  # fmt: skip
+        """ "Preview values" on the form computes the values of the definition as entered and
+        shows them, saving nothing; an invalid definition goes back to the form with its errors."""
+        if request.method == "POST" and "_preview" in request.POST:
+            response = preview_response(self, request, object_id)
+            if response is not None:
+                return response
+        response = super().changeform_view(request, object_id, form_url, extra_context)
+        assert isinstance(response, HttpResponse)
+        return response
 
     def get_urls(self) -> list[Any]:
         upload = self.admin_site.admin_view(self.upload_values)

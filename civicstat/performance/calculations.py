@@ -37,7 +37,8 @@ from civicstat.cases.query import (
 from civicstat.lib.histograms import dense as histograms_dense
 from civicstat.lib.periods import Period, period_of, periods_between
 from civicstat.lib.quantiles import MAX_BUCKET, bucket_bounds, quantile_dense
-from civicstat.performance.models import Calculation, Measure, Unit
+from civicstat.performance.coverage import mark_coverage
+from civicstat.performance.models import Calculation, Measure, NoDataReason, Unit
 
 DAY = 86400.0
 ROLLUP_CALCULATIONS = {
@@ -54,6 +55,10 @@ class Point:
     value: float | None
     numerator: float | None = None
     denominator: float | None = None
+    reason: str = ""  # a NoDataReason when value is None
+    note: str = ""  # why, as a reader would want it said
+    partial: bool = False  # the data does not cover the period to its last day
+    data_through: date | None = None  # partial or data ended: the last day the data covers
 
 
 def measure_filter(filters: Mapping[str, Any]) -> CaseFilter:
@@ -80,7 +85,14 @@ def history(measure: Measure, *, last_day: date | None = None) -> list[Period]:
 
 
 def compute(measure: Measure, *, last_day: date | None = None) -> list[Point]:
-    """The measure's value per period. Manual measures have none to compute (staff enter them)."""
+    """The measure's value per period, each marked partial when the data does not cover it to its
+    last day, and with the reason when it has no value. Manual measures have none to compute
+    (staff enter them)."""
+    points = _compute(measure, last_day=last_day)
+    return mark_coverage(measure, points) if points else points
+
+
+def _compute(measure: Measure, *, last_day: date | None = None) -> list[Point]:
     calc = measure.calculation
     if calc == Calculation.MANUAL:
         return []
@@ -176,7 +188,16 @@ def _rate(
     scale = 100.0 if measure.unit == Unit.PERCENT else 1.0
     return [
         # Nothing to divide by is "no data", not zero.
-        Point(p, scale * n / den if den else None, float(n), float(den))
+        Point(p, scale * n / den, float(n), float(den))
+        if den
+        else Point(
+            p,
+            None,
+            float(n),
+            float(den),
+            NoDataReason.NO_DENOMINATOR,
+            "Nothing to divide by: no case matched the denominator in this period.",
+        )
         for p, n, den in zip(periods, numerators, denominators, strict=True)
     ]
 
@@ -224,7 +245,16 @@ def _closed_within(
             within[i] += int(w)
             total[i] += int(t)
     return [
-        Point(p, 100.0 * w / t if t else None, float(w), float(t))
+        Point(p, 100.0 * w / t, float(w), float(t))
+        if t
+        else Point(
+            p,
+            None,
+            float(w),
+            float(t),
+            NoDataReason.NO_DENOMINATOR,
+            "Nothing to divide by: no case matching the measure was closed in this period.",
+        )
         for p, w, t in zip(periods, within, total, strict=True)
     ]
 
@@ -234,7 +264,11 @@ def _median_days(f: CaseFilter, periods: list[Period], index: Callable[[date], i
     out = []
     for p, counts in zip(periods, histograms, strict=True):
         seconds = quantile_dense(counts, 0.5)
-        out.append(Point(p, None if seconds is None else seconds / DAY, None, int(counts.sum())))
+        if seconds is None:
+            none = "No case matching the measure was closed in this period."
+            out.append(Point(p, None, None, 0.0, NoDataReason.NO_CASES, none))
+        else:
+            out.append(Point(p, seconds / DAY, None, int(counts.sum())))
     return out
 
 
@@ -276,7 +310,8 @@ def _attribute(
     """
     key = f"attributes__{measure.attribute}"
     qs = cases(f).filter(**{f"{key}__regex": _NUMERIC}).annotate(v=Cast(KT(key), FloatField()))
-    out = [Point(p, None, None, 0.0) for p in periods]
+    none = "No case matching the measure has a numeric value of this attribute in this period."
+    out = [Point(p, None, None, 0.0, NoDataReason.NO_CASES, none) for p in periods]
     if measure.calculation == Calculation.RECENT:
         # The latest case's value per period: a day's latest is found first, then each period's.
         newest: dict[int, Any] = {}
@@ -288,7 +323,7 @@ def _attribute(
         for at, value in picked:
             i = index(_local_day(at))
             if newest.get(i) == at:
-                out[i] = replace(out[i], value=value)
+                out[i] = replace(out[i], value=value, reason="", note="")
         return out
     grouped = qs.values("requested_day").annotate(s=Sum("v"), n=Count("id")).order_by()
     sums = [0.0] * len(periods)

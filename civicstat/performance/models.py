@@ -62,6 +62,17 @@ class Status(models.TextChoices):
     NONE = "", "No status"
 
 
+class NoDataReason(models.TextChoices):
+    """Why a period has no value: a reader must never have to guess between "zero" and "unknown"."""
+
+    NONE = "", "—"
+    NO_CASES = "no_cases", "No cases matched"
+    NO_DENOMINATOR = "no_denominator", "Nothing to divide by"
+    DATA_ENDED = "data_ended", "The data ends before this period"
+    BEFORE_DATA = "before_data", "The data begins after this period"
+    NOT_REPORTED = "not_reported", "No value reported"
+
+
 class PriorityArea(models.Model):
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=150)
@@ -227,6 +238,21 @@ class MeasureValue(models.Model):
     score = models.FloatField(null=True, blank=True)
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.COMPUTED)
     computed_at = models.DateTimeField()
+    # A period the data does not cover to its last day (still in progress, or the one the data
+    # ends in) is shown as partial and never scored: a third of a month is not a month.
+    partial = models.BooleanField(
+        default=False, help_text="The data does not cover the whole period: not scored."
+    )
+    data_through = models.DateField(
+        null=True, blank=True,
+        help_text="Partial or no data: the last day the measure's data covers.",
+    )  # fmt: skip
+    no_data_reason = models.CharField(
+        max_length=14, choices=NoDataReason.choices, blank=True, default=""
+    )
+    note = models.CharField(
+        max_length=300, blank=True, help_text="Why a period is partial or has no value."
+    )
 
     class Meta:
         ordering = ["measure", "period_start"]

@@ -18,12 +18,14 @@ from civicstat.cases.services import data_version, data_version_touch
 from civicstat.cases.signals import ChangeScope
 from civicstat.lib.periods import Period, fiscal_year_period, period_of
 from civicstat.performance.calculations import ATTRIBUTE_CALCULATIONS, compute, measure_filter
+from civicstat.performance.coverage import manual_partial
 from civicstat.performance.models import (
     Calculation,
     Direction,
     Measure,
     MeasureTarget,
     MeasureValue,
+    NoDataReason,
     StatusRule,
 )
 from civicstat.performance.numbers import parse_number
@@ -95,9 +97,37 @@ def _status_and_score(
     return status, score_of(direction=measure.direction, value=value, target=target)
 
 
+def _score(measure: Measure, v: MeasureValue) -> None:
+    """Status and score of a stored or drafted value: none for a partial period (not scored)."""
+    if v.partial:
+        v.status, v.score = "", None
+    else:
+        v.status, v.score = _status_and_score(measure, v.value, v.target)
+
+
+def measure_values_draft(*, measure: Measure, last_day: date | None = None) -> list[MeasureValue]:
+    """The values `measure_refresh` would store, unsaved: what the admin's preview shows. The
+    measure itself may be unsaved (a definition being edited); manual measures have none."""
+    now = timezone.now()
+    targets = _targets(measure) if measure.pk else {}
+    rows = []
+    for point in compute(measure, last_day=last_day):
+        v = MeasureValue(
+            measure=measure, period_start=point.period.start, period_end=point.period.end,
+            value=point.value, numerator=point.numerator, denominator=point.denominator,
+            target=targets.get(point.period.start, measure.target), computed_at=now,
+            partial=point.partial, data_through=point.data_through,
+            no_data_reason=point.reason if point.value is None else "", note=point.note,
+        )  # fmt: skip
+        _score(measure, v)
+        rows.append(v)
+    return rows
+
+
 def measure_refresh(*, measure: Measure, last_day: date | None = None) -> int:
     """Recompute the measure's values (or, when manual, their targets, status and score) and store
-    them with the time and data version they were computed at. Returns how many periods it has."""
+    them with the time and data version they were computed at. Returns how many periods it has.
+    Partial periods are stored marked and unscored (`coverage`)."""
     now = timezone.now()
     version = data_version()  # read first: data arriving meanwhile queues another refresh
     targets = _targets(measure)
@@ -109,19 +139,19 @@ def measure_refresh(*, measure: Measure, last_day: date | None = None) -> int:
             values = list(measure.values.all())
             for v in values:
                 v.target = targets.get(v.period_start, measure.target)
-                v.status, v.score = _status_and_score(measure, v.value, v.target)
+                v.partial = manual_partial(v.period_end)
+                v.no_data_reason = NoDataReason.NOT_REPORTED if v.value is None else ""
+                v.note = (
+                    "Partial: the period is still in progress." if v.partial
+                    else "No value was reported for this period." if v.value is None else ""
+                )  # fmt: skip
+                _score(measure, v)
                 v.computed_at = now
-            MeasureValue.objects.bulk_update(values, ["target", "status", "score", "computed_at"])
+            MeasureValue.objects.bulk_update(values, [
+                "target", "status", "score", "computed_at", "partial", "no_data_reason", "note",
+            ])  # fmt: skip
             return len(values)
-        rows = []
-        for point in compute(measure, last_day=last_day):
-            target = targets.get(point.period.start, measure.target)
-            status, score = _status_and_score(measure, point.value, target)
-            rows.append(MeasureValue(
-                measure=measure, period_start=point.period.start, period_end=point.period.end,
-                value=point.value, numerator=point.numerator, denominator=point.denominator,
-                target=target, status=status, score=score, computed_at=now,
-            ))  # fmt: skip
+        rows = measure_values_draft(measure=measure, last_day=last_day)
         measure.values.all().delete()
         MeasureValue.objects.bulk_create(rows)
     return len(rows)

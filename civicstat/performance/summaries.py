@@ -20,6 +20,14 @@ STATUS_COLOURS = {
     Status.ON_TRACK: "#1b7a3a", Status.NEAR: "#9a6400", Status.OFF_TRACK: "#b3261e",
     Status.NO_DATA: "#6b6b6b", Status.NONE: "#2d5a9e",
 }  # fmt: skip
+PARTIAL_LABEL = "Partial (not scored)"
+PARTIAL_COLOUR = "#6a3d9a"
+
+
+def status_label(v: MeasureValue) -> str:
+    if v.partial:
+        return PARTIAL_LABEL
+    return Status(v.status).label if v.status in Status.values else ""
 
 
 @dataclass
@@ -28,13 +36,27 @@ class MeasureSummary:
     values: list[MeasureValue]
     latest: MeasureValue | None = None
     previous: MeasureValue | None = None
+    # The period in progress (or the one the data ends in), when it is the newest: shown marked,
+    # never scored, never the "latest" a status or a composite score comes from.
+    partial: MeasureValue | None = None
+    # The newest stored period when it has no value: its note says why ("the data ends on …").
+    missing: MeasureValue | None = None
 
     def __post_init__(self) -> None:
         if self.withheld:
             self.values = []  # nothing of it, not even a target-only period
-        known = [v for v in self.values if v.value is not None]
+        known = [v for v in self.values if v.value is not None and not v.partial]
         self.latest = known[-1] if known else None
         self.previous = known[-2] if len(known) > 1 else None
+        # Stored periods only: a target-only projection (no pk) is not a period of data.
+        stored = [v for v in self.values if v.pk is not None]
+        newest = stored[-1] if stored else None
+        since = self.latest.period_start if self.latest else None
+        partial = [v for v in stored if v.partial and v.value is not None]
+        if partial and (since is None or partial[-1].period_start > since):
+            self.partial = partial[-1]
+        if newest is not None and newest.value is None and newest.note:
+            self.missing = newest
 
     @property
     def withheld(self) -> bool:
@@ -65,6 +87,14 @@ class MeasureSummary:
         return period_of(value.period_start, m.period, m.fiscal_start).label
 
     @property
+    def partial_label(self) -> str:
+        return self.period_label(self.partial) if self.partial else ""
+
+    @property
+    def missing_label(self) -> str:
+        return self.period_label(self.missing) if self.missing else ""
+
+    @property
     def latest_label(self) -> str:
         return self.period_label(self.latest) if self.latest else ""
 
@@ -82,8 +112,11 @@ class MeasureSummary:
                 "value": v.value,
                 "target": v.target,
                 "status": v.status,
-                "status_label": Status(v.status).label if v.status in Status.values else "",
+                "status_label": status_label(v),
                 "score": v.score,
+                "partial": v.partial,
+                "no_data_reason": v.no_data_reason,
+                "note": v.note,
                 "numerator": v.numerator,
                 "denominator": v.denominator,
                 "computed_at": v.computed_at.isoformat() if v.computed_at else None,
@@ -150,7 +183,17 @@ def timeline_spec(summary: MeasureSummary, *, height: int = 260) -> dict[str, An
     y = {"field": "value", "type": "quantitative", "title": m.get_unit_display()}
     tooltip = [{"field": "period"}, {"field": "value", "format": ",.2f"},
                {"field": "target", "format": ",.2f"},
-               {"field": "status_label", "title": "Status"}]  # fmt: skip
+               {"field": "status_label", "title": "Status"},
+               {"field": "note", "title": "Note"}]  # fmt: skip
+    # Without any target the target layers would draw an empty group of symbols, which axe-core
+    # reports as an image without a text alternative: leave them out.
+    targets = [
+        {"mark": {"type": "line", "strokeDash": [6, 4], "color": "#444"}, "encoding": {
+            "x": x, "y": {"field": "target", "type": "quantitative"}}},
+        {"mark": {"type": "point", "shape": "diamond", "size": 70, "color": "#444"},
+         "encoding": {"x": x, "y": {"field": "target", "type": "quantitative"},
+                      "tooltip": tooltip}},
+    ]  # fmt: skip
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
         "description": f"{m.title}: values per {m.period} with the target",
@@ -159,16 +202,13 @@ def timeline_spec(summary: MeasureSummary, *, height: int = 260) -> dict[str, An
         "data": {"values": data},
         "layer": [
             {"mark": {"type": "line", "color": "#2d5a9e"}, "encoding": {"x": x, "y": y}},
-            {"mark": {"type": "line", "strokeDash": [6, 4], "color": "#444"}, "encoding": {
-                "x": x, "y": {"field": "target", "type": "quantitative"}}},
-            {"mark": {"type": "point", "shape": "diamond", "size": 70, "color": "#444"},
-             "encoding": {"x": x, "y": {"field": "target", "type": "quantitative"},
-                          "tooltip": tooltip}},
+            *(targets if any(r["target"] is not None for r in data) else []),
             {"mark": {"type": "point", "filled": True, "size": 60}, "encoding": {
                 "x": x, "y": {"field": "value", "type": "quantitative"},
                 "color": {"field": "status_label", "type": "nominal", "title": "Status",
-                          "scale": {"domain": [Status(s).label for s in STATUS_COLOURS],
-                                    "range": list(STATUS_COLOURS.values())}},
+                          "scale": {"domain": [*(Status(s).label for s in STATUS_COLOURS),
+                                               PARTIAL_LABEL],
+                                    "range": [*STATUS_COLOURS.values(), PARTIAL_COLOUR]}},
                 "tooltip": tooltip}},
         ],
     }  # fmt: skip

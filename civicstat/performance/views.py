@@ -31,8 +31,10 @@ from civicstat.performance.summaries import (
 )
 from civicstat.web import cached_by_data_version, embeddable
 
+# partial: "true" for a period the data does not cover to its end (not scored); no_data_reason
+# and note say why a period is partial or has no value.
 CSV_COLUMNS = ("period", "start", "end", "value", "target", "status", "score", "numerator",
-               "denominator", "computed_at")  # fmt: skip
+               "denominator", "computed_at", "partial", "no_data_reason", "note")  # fmt: skip
 
 
 WITHHELD = (
@@ -116,7 +118,7 @@ def measure_csv(request: HttpRequest, slug: str) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{slug}.csv"'
     writer = csv.DictWriter(response, fieldnames=CSV_COLUMNS, extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(s.rows())
+    writer.writerows({**r, "partial": "true" if r["partial"] else "false"} for r in s.rows())
     return response
 
 

@@ -117,3 +117,69 @@ def test_screenshots_of_the_performance_pages_at_phone_and_desktop_widths(
                 expect(page.locator(".chart svg")).to_be_visible()
             shot = screenshot(page, f"{name}-{width}")
             assert shot.stat().st_size > 10_000, f"{shot} looks empty"
+
+
+# -- Partial periods: the month the data ends in is shown, marked, and never scored -----------
+
+COUNT_MEASURE = "animal-control-cases"  # a monthly count: its last month is partial
+
+
+@pytest.mark.parametrize("which", ["measure", "card", "chart", "area"])
+def test_the_partial_period_is_marked_on_cards_charts_and_tables_without_wcag_violations(
+    axe_page: Page, live_server: Any, kc_measures: None,
+    axe_violations: Callable[[Page], list[dict[str, Any]]], which: str,
+) -> None:  # fmt: skip
+    measure = Measure.objects.select_related("goal__area").get(slug=COUNT_MEASURE)
+    partial = measure.values.get(partial=True)
+    label = partial.period_start.strftime("%b %Y")
+    path = {
+        "measure": measure.get_absolute_url(), "area": measure.goal.area.get_absolute_url(),
+        "card": f"/performance/measures/{COUNT_MEASURE}/embed/card/",
+        "chart": f"/performance/measures/{COUNT_MEASURE}/embed/chart/",
+    }[which]  # fmt: skip
+    axe_page.goto(live_server.url + path)
+    if which in ("measure", "card"):
+        line = axe_page.locator(".metric-card .partial-line")
+        expect(line).to_contain_text(f"{label} so far")
+        expect(line).to_contain_text("Not scored")
+        # The headline and the status are the latest complete month's, not the partial one's.
+        complete = measure.values.filter(partial=False).exclude(value=None).last()
+        assert complete is not None
+        expect(axe_page.locator(".metric-card .big")).to_have_text(f"{complete.value:,.0f}")
+    if which in ("measure", "chart"):
+        expect(axe_page.locator(".chart svg")).to_be_visible()
+        row = axe_page.locator("#values-caption + thead + tbody > tr").first
+        expect(row.locator("th")).to_contain_text(f"{label} Partial")
+        expect(row.locator("td").last).to_have_text("Partial (not scored)")
+        # The chart's legend names the partial point's colour.
+        expect(axe_page.locator(".chart svg")).to_contain_text("Partial (not scored)")
+    if which == "area":
+        expect(axe_page.get_by_text(f"{label} so far")).to_be_visible()
+    violations = axe_violations(axe_page)
+    assert not violations, f"axe-core found on {path}:\n{axe_report(violations)}"
+
+
+def test_screenshots_of_partial_periods_at_1366_and_390(
+    page: Page, live_server: Any, kc_measures: None
+) -> None:
+    """For people to look at: /performance and a measure with a partial month, both widths."""
+    shots = Path("/tmp/shots-periods")
+    shots.mkdir(exist_ok=True)
+    for width in (1366, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        for name, path in (("performance", "/performance"),
+                           ("measure", f"/performance/measures/{COUNT_MEASURE}/"),
+                           ("area", "/performance/areas/neighborhood-livability/")):  # fmt: skip
+            page.goto(live_server.url + path)
+            if name == "measure":
+                expect(page.locator(".chart svg")).to_be_visible()
+            page.screenshot(path=shots / f"{name}-{width}.png", full_page=True)
+            # Nothing of the page's content runs off the side at phone width. (The site header's
+            # navigation is left out: it overflows at 390 px on main, a site-wide matter.)
+            wide = page.evaluate(
+                "[...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect()"
+                ".right > document.documentElement.clientWidth + 1"
+                " && !e.closest('.table-scroll, .table-wide'))"
+                ".map(e => e.tagName + '.' + e.className)"
+            )
+            assert not wide, (name, width, wide)

@@ -15,7 +15,7 @@ register = template.Library()
 @register.filter
 def measure_value(value: float | None, measure: Measure) -> str:
     """ "75.3%", "$10.4M", "2.1 days", "1,204"; "No data" for a missing value."""
-    if value is None:
+    if not isinstance(value, int | float):  # None, or "" from a template's missing variable
         return "No data"
     places = measure.decimals
     if measure.unit == "percent":
