@@ -13,11 +13,14 @@ from civicstat.ingest.importer import import_file
 from civicstat.ingest.mapping import load_profile
 from civicstat.ingest.models import ImportRun
 from civicstat.performance.demo import demo_measures_load
+from civicstat.places.models import AddressPoint
+from civicstat.places.services import addresses_from_cases, addresses_load
 
 DEMO_DIR = Path(settings.BASE_DIR) / "demo" / "kansas-city"
 CASES_FILE = DEMO_DIR / "kcmo311_2007_2020_80k.csv.gz"
 DISTRICTS_FILE = DEMO_DIR / "council_districts_2012.geojson.gz"
 NEIGHBORHOODS_FILE = DEMO_DIR / "neighborhoods_246.geojson.gz"
+ADDRESSES_FILE = DEMO_DIR / "address_points_east_kc_openaddresses.csv.gz"
 
 
 def demo_load(
@@ -40,4 +43,8 @@ def demo_load(
         run = import_file(path=cases_file, profile=load_profile(name="kansas-city"),
                           progress=progress)  # fmt: skip
     demo_measures_load()  # the KCStat priority areas and measures, computed from these cases
+    if force or run is not None or not AddressPoint.objects.exists():
+        # The place search's index: KC's address points (east side) and the cases' addresses.
+        addresses_load(path=ADDRESSES_FILE)
+        addresses_from_cases()
     return run
