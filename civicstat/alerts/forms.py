@@ -120,7 +120,8 @@ class WatchForm(FiltersForm):
         label="Address",
         required=False,
         max_length=255,
-        help_text="An address the city has cases at; or click the map, or give coordinates.",
+        help_text="Such as 4305 Troost Ave. Or click the map, use your location, or give "
+        "coordinates below.",
     )
     lat = params.DecimalNumberField(label="Latitude", required=False)
     lon = params.DecimalNumberField(label="Longitude", required=False)

@@ -33,7 +33,7 @@ def _first(query: str) -> Any:
 
 
 def test_a_house_number_and_street_finds_that_address_in_any_usual_spelling(kc_index: None) -> None:
-    # 4305 Troost Ave is a real point of the file: -94.5717…, 39.047…
+    # 4305 Troost Ave: an address of the cases (the file's points are east of Troost).
     point = AddressPoint.objects.get(number="4305", street="TROOST AVE")
     for query in ("4305 Troost Ave", "4305 troost avenue", "4305 TROOST", "4305 Trost Ave"):
         hit = _first(query)
