@@ -8,7 +8,7 @@ VENDOR := civicstat/static/vendor
 # uv from PATH, else the one pip installs (as a module: pip's --user scripts folder may not be on PATH).
 UV := $(or $(shell command -v uv 2>/dev/null),python3 -m uv)
 
-.PHONY: demo serve setup python secret frontend static browser migrate test test-fast lint format bench bench-ingest bench-map bench-measures bench-alerts bench-open311 bench-load clean
+.PHONY: demo serve setup python secret frontend static browser migrate test test-fast lint format bench bench-ingest bench-map bench-measures bench-alerts bench-open311 bench-load bench-geocoder clean
 
 demo: setup migrate  ## Install everything, load the Kansas City demo, serve it with a worker
 	$(MANAGE) load_demo
@@ -82,7 +82,7 @@ format: python
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .
 
-bench: bench-ingest bench-map bench-measures bench-alerts bench-open311 bench-load
+bench: bench-ingest bench-map bench-measures bench-alerts bench-open311 bench-load bench-geocoder
 
 bench-ingest: setup  ## Import throughput and memory, SQLite and PostgreSQL, beside raw sqlite3
 	$(PY) bench/bench_ingest.py
@@ -109,6 +109,9 @@ bench-load: setup  ## Every public page and API answer under 64 connections, SQL
 	@command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null 2>&1 || \
 	  { echo "install wrk (apt-get install wrk) to run this benchmark"; exit 1; }
 	$(PY) bench/bench_load.py
+
+bench-geocoder: setup  ## The place search: 1,000 queries against the KC demo's address index
+	$(PY) bench/bench_geocoder.py
 
 clean:
 	rm -rf .venv node_modules $(VENDOR) var

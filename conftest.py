@@ -36,6 +36,9 @@ def _fresh_response_cache() -> Iterator[None]:
 
     caches["responses"].clear()
     caches["default"].clear()
+    from civicstat.places import geocoder
+
+    geocoder.index_forget()  # the address index is kept by data version too
     yield
 
 

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "civicstat.alerts",
     "civicstat.maps",
     "civicstat.api",
+    "civicstat.places",
 ]
 
 MIDDLEWARE = [
@@ -292,6 +293,12 @@ MAP_TILE_ATTRIBUTION = envstr("MAP_TILE_ATTRIBUTION", "")
 MAP_POINTS_LIMIT = envint("MAP_POINTS_LIMIT", "1000")  # cases in view before the map clusters them
 # Where maps open, "lat,lon,zoom"; empty: the extent of the city's areas, else of its cases.
 MAP_CENTER = map_view("MAP_CENTER", envstr("MAP_CENTER", ""))
+# The place search: the city's own address index (`load_addresses`) unless a Nominatim- or
+# Pelias-compatible service is named; GEOCODER_BOUNDS ("west,south,east,north") keeps its answers
+# in the city.
+GEOCODER_URL = envstr("GEOCODER_URL", "")
+GEOCODER_API = envstr("GEOCODER_API", "nominatim")
+GEOCODER_BOUNDS = [float(v) for v in envstr("GEOCODER_BOUNDS", "").split(",") if v.strip()] or None
 # A department with fewer cases than this in the chosen period is shown but not ranked.
 DEPARTMENT_MIN_VOLUME = envint("DEPARTMENT_MIN_VOLUME", "30")
 

@@ -10,10 +10,11 @@ from django import forms
 from django.conf import settings
 
 from civicstat.alerts.models import MIN_RADIUS_M, Frequency
-from civicstat.cases.models import Area, Case, Layer, Service
+from civicstat.cases.models import Area, Layer, Service
 from civicstat.cases.services import area_index
 from civicstat.lib import params
 from civicstat.lib.email_address import email_normalize
+from civicstat.places.geocoder import places_find
 
 RADIUS_CHOICES = [(250, "250 m"), (500, "500 m"), (1000, "1 km"), (2000, "2 km")]
 _SEVERAL = "Hold Ctrl (⌘ on a Mac) to choose several; none chosen: all."
@@ -119,7 +120,8 @@ class WatchForm(FiltersForm):
         label="Address",
         required=False,
         max_length=255,
-        help_text="An address the city has cases at; or click the map, or give coordinates.",
+        help_text="Such as 4305 Troost Ave. Or click the map, use your location, or give "
+        "coordinates below.",
     )
     lat = params.DecimalNumberField(label="Latitude", required=False)
     lon = params.DecimalNumberField(label="Longitude", required=False)
@@ -143,20 +145,17 @@ class WatchForm(FiltersForm):
             self.add_error("radius_m", f"Choose a radius from {MIN_RADIUS_M} to {limit} metres.")
         lat, lon = data.get("lat"), data.get("lon")
         if (lat is None or lon is None) and data.get("place"):
-            found = (
-                Case.objects.public()
-                .filter(
-                    address__iexact=data["place"].strip(),
-                    location_approximate=False,
-                    lat__isnull=False,
-                )  # fmt: skip
-                .values_list("lat", "lon")
-                .first()
-            )
-            if found is None:
-                self.add_error("place", "No case has that address; give coordinates instead.")
+            # The place search's own index (civicstat.places): the address a resident types, in
+            # any usual spelling; the best match is the place watched and the name it is kept by.
+            found = [p for p in places_find(data["place"], limit=3) if p.kind == "address"]
+            if not found:
+                self.add_error(
+                    "place",
+                    "No address found for that: give a house number and "
+                    'street ("4305 Troost Ave"), or coordinates instead.',
+                )
                 return data
-            lat, lon = found
+            lat, lon, data["place"] = found[0].lat, found[0].lon, found[0].name
         if lat is None or lon is None:
             self.add_error("lat", "Give an address, or both latitude and longitude.")
             return data

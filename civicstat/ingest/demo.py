@@ -14,12 +14,15 @@ from civicstat.ingest.importer import import_file
 from civicstat.ingest.mapping import load_profile
 from civicstat.ingest.models import ImportRun
 from civicstat.performance.demo import demo_measures_load
+from civicstat.places.models import AddressPoint
+from civicstat.places.services import addresses_from_cases, addresses_load
 
 DEMO_DIR = Path(settings.BASE_DIR) / "demo" / "kansas-city"
 CASES_FILE = DEMO_DIR / "kcmo311_2007_2020_80k.csv.gz"
 DISTRICTS_FILE = DEMO_DIR / "council_districts_2012.geojson.gz"
 NEIGHBORHOODS_FILE = DEMO_DIR / "neighborhoods_246.geojson.gz"
 CRIME_FILE = DEMO_DIR / "kcpd_crime_2017_victim_rows.csv.gz"
+ADDRESSES_FILE = DEMO_DIR / "address_points_east_kc_openaddresses.csv.gz"
 
 
 def demo_load(
@@ -47,4 +50,8 @@ def demo_load(
         if force or not crime_done.exists():
             import_file(path=crime_file, profile=load_profile(name="kansas-city-crime"))
     demo_measures_load()  # the KCStat priority areas and measures, computed from these cases
+    if force or run is not None or not AddressPoint.objects.exists():
+        # The place search's index: KC's address points (east side) and the cases' addresses.
+        addresses_load(path=ADDRESSES_FILE)
+        addresses_from_cases()
     return run

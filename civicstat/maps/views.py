@@ -13,7 +13,6 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from civicstat.cases.areas import has_outline
 from civicstat.cases.models import Area, Case, Layer
 from civicstat.cases.query import (
     CaseFilter,
@@ -33,8 +32,8 @@ from civicstat.maps.filters import (
     match_count,
     selected,
 )
-from civicstat.maps.places import addresses_starting
 from civicstat.maps.start import map_start
+from civicstat.places.geocoder import places_find
 from civicstat.readlimits import throttled, time_limited
 from civicstat.web import cached_by_data_version, embeddable
 
@@ -201,21 +200,26 @@ def map_view(request: HttpRequest) -> HttpResponse:
 @throttled
 @time_limited
 def places(request: HttpRequest) -> HttpResponse:
-    """Places matching `q`: neighborhoods and districts by name, then addresses from the cases."""
+    """Places matching `q` (civicstat.places.geocoder): a case number, addresses, streets, ZIP
+    codes, neighborhoods and districts, the best first."""
     text = " ".join(params.text(request.GET, "q", free_text=True).split())[:100]
     if len(text) < 3:
         return JsonResponse({"error": "type at least 3 letters of an address or place"}, status=400)
     found: list[dict[str, Any]] = []
-    for area in Area.objects.filter(name__icontains=text)[:5]:
-        if not has_outline(area.geometry):
-            continue  # known by its code only (`areas_by_code`): nowhere to show on the map
-        west, south, east, north = clusters.geometry_bounds(area.geometry)
-        found.append({"name": area.name, "kind": area.kind.replace("-", " "),
-                      "bbox": [west, south, east, north]})  # fmt: skip
-    for a in addresses_starting(text):
-        # address_id is what an Open311 client posts to locate a request at this address.
-        found.append({"name": a.name, "kind": "address", "lat": a.lat, "lon": a.lon,
-                      "address_id": a.address_id})  # fmt: skip
+    for place in places_find(text):
+        item: dict[str, Any] = {"name": place.name, "kind": place.kind}
+        if place.bbox and place.kind != "address":
+            item["bbox"] = list(place.bbox)
+        else:
+            item.update(lat=place.lat, lon=place.lon)
+        if place.address_id:
+            # What an Open311 client posts as address_id to locate a request at this address.
+            item["address_id"] = place.address_id
+        if place.url:
+            item["url"] = place.url
+        if not place.exact:
+            item["approximate"] = True
+        found.append(item)
     return JsonResponse({"places": found})
 
 

@@ -25,6 +25,7 @@ from civicstat.open311.models import (
     ServiceType,
 )
 from civicstat.open311.params import one, when
+from civicstat.places.geocoder import address_point_find, places_find
 
 MAX_DESCRIPTION = 4000
 _ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]+)\](\[\])?$")
@@ -73,8 +74,9 @@ def _location(query: Mapping[str, Any]) -> tuple[float | None, float | None, str
     address = one(query, "address_string")[:255]
     known = None
     if address_id := one(query, "address_id"):
-        # The addresses the map's place search finds (/map/places.json gives their ids).
-        known = address_find(address_id)
+        # The addresses the map's place search finds (/map/places.json gives their ids): points
+        # of the address index ("a123"), or the older ids of addresses known from cases.
+        known = address_point_find(address_id) or address_find(address_id)
         if known is None:
             raise Open311Error(400, f"unknown address_id {address_id[:64]!r}; find an address's "
                                     "id with /map/places.json?q=, or send lat and long or "
@@ -88,6 +90,10 @@ def _location(query: Mapping[str, Any]) -> tuple[float | None, float | None, str
     if known is not None:
         return known.lat, known.lon, address or known.name
     if address:
+        # Located by the place search when it knows the address; kept as text when it does not.
+        found = [p for p in places_find(address, limit=1) if p.kind == "address" and p.exact]
+        if found:
+            return found[0].lat, found[0].lon, address
         return None, None, address
     raise Open311Error(400, "a location is required: give lat and long, address_string or "
                             "address_id")  # fmt: skip

@@ -84,7 +84,7 @@ def test_it_rejects_bad_input_and_stores_nothing(client, smtp, layer, kc_areas):
         ({"radius_m": 0}, b"Choose a radius from 250 to 5000"),
         ({"radius_m": 50_000}, b"Choose a radius from 250 to 5000"),
         ({"lat": 40.7128, "lon": -74.0060}, b"outside Kansas City"),
-        ({"lat": "", "lon": "", "place": "Nowhere Road"}, b"No case has that address"),
+        ({"lat": "", "lon": "", "place": "Nowhere Road"}, b"No address found for that"),
     ]
     for change, message in cases:
         response = client.post("/alerts", {**good, **change})

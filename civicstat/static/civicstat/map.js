@@ -158,18 +158,40 @@
             var li = document.createElement("li");
             var button = document.createElement("button");
             button.type = "button";
-            button.textContent = place.name + " (" + place.kind + ")";
+            button.textContent = place.name + " (" + place.kind + (place.approximate ? ", approximate" : "") + ")";
             button.addEventListener("click", function () {
               if (place.bbox) map.fitBounds([[place.bbox[1], place.bbox[0]], [place.bbox[3], place.bbox[2]]]);
               else map.setView([place.lat, place.lon], 17);
               el.focus();
             });
             li.appendChild(button);
+            if (place.url) {  // a case number: its page too
+              var link = document.createElement("a");
+              link.href = place.url;
+              link.textContent = "open its page";
+              li.appendChild(document.createTextNode(" · "));
+              li.appendChild(link);
+            }
             list.appendChild(li);
           });
           results.appendChild(list);
         })
         .catch(function () { results.textContent = "The search did not answer; try again."; });
     });
+    // "Use my location": the browser's geolocation, asked only when the resident presses it.
+    var locate = search.querySelector(".locate-me");
+    if (locate && navigator.geolocation) {
+      locate.hidden = false;
+      locate.addEventListener("click", function () {
+        results.textContent = "Finding your location…";
+        navigator.geolocation.getCurrentPosition(function (position) {
+          results.textContent = "Showing the cases around your location.";
+          map.setView([position.coords.latitude, position.coords.longitude], 16);
+          el.focus();
+        }, function () {
+          results.textContent = "Your location is not available: type an address instead.";
+        }, { enableHighAccuracy: true, timeout: 10000 });
+      });
+    }
   }
 })();

@@ -79,6 +79,25 @@
       centre.hidden = false;
       centre.addEventListener("click", function () { choose(map.getCenter(), "the map's centre"); });
     }
+    // "Use my location": the browser's own geolocation, asked only when the resident presses it.
+    if (centre && navigator.geolocation) {
+      var here = document.createElement("button");
+      here.type = "button";
+      here.className = "pick-here";
+      here.textContent = "Use my location";
+      centre.parentNode.insertBefore(here, centre.nextSibling);
+      centre.parentNode.insertBefore(document.createTextNode(" "), here);
+      here.addEventListener("click", function () {
+        if (status) status.textContent = "Finding your location…";
+        navigator.geolocation.getCurrentPosition(function (position) {
+          var latlng = L.latLng(position.coords.latitude, position.coords.longitude);
+          choose(latlng, "your location");
+          map.setView(latlng, Math.max(map.getZoom(), 15));
+        }, function () {
+          if (status) status.textContent = "Your location is not available: type an address, or click the map.";
+        }, { enableHighAccuracy: true, timeout: 10000 });
+      });
+    }
     [lat, lon].forEach(function (input) {
       input.addEventListener("input", function () { how = "the coordinates typed"; say(); });
     });
