@@ -59,9 +59,10 @@ def layer_figures(dataset: Dataset) -> tuple[int, date | None, date | None]:
     rows = 0
     for part in rollup_parts(f, service_rows=False):
         rows += part.aggregate(n=Sum("opened"))["n"] or 0
-    qs = cases(f).order_by()
-    first = qs.aggregate(at=Min("requested_at"))["at"]
-    last = qs.aggregate(at=Max("requested_at"))["at"]
+    # Walks the time index from either end to the first public case of the layer: no scan.
+    times = cases(f).values_list("requested_at", flat=True)
+    first = times.order_by("requested_at").first()
+    last = times.order_by("-requested_at").first()
     return rows, _local_day(first), _local_day(last)
 
 

@@ -155,11 +155,11 @@ def _default_name(expr: Expr) -> str:
     """Socrata's name for an unaliased selection: the column's, `count` for count(*), or the
     function's with its columns' (`date_trunc_ym_requested_datetime`)."""
     if isinstance(expr, Column):
-        return expr.name.lstrip(":")
+        return expr.name
     if isinstance(expr, Call):
         if expr.name == "count" and expr.args and not isinstance(expr.args[0], Column):
             return "count"
-        parts = [_default_name(a) for a in expr.args if isinstance(a, Column | Call)]
+        parts = [_default_name(a).lstrip(":") for a in expr.args if isinstance(a, Column | Call)]
         if expr.name.replace("_", "").isalpha():
             return "_".join([expr.name, *parts])
     return "expr"
@@ -192,6 +192,7 @@ def plan(dataset: Dataset, q: Query, filters: list[Expr], *, default_limit: int)
     annotations: dict[str, Any] = {}
     aliases: dict[str, Typed] = {}
     group_keys: dict[Expr, str] = {}
+    selected_keys: dict[Expr, str] = {}  # a selected expression's values() key, for $order
 
     # An alias of $select may stand for its expression in $group and $order (`GROUP BY month`).
     named = {s.alias: s.expr for s in selected if s.alias and s.expr is not None}
@@ -235,6 +236,8 @@ def plan(dataset: Dataset, q: Query, filters: list[Expr], *, default_limit: int)
             keys = (f"_s{i}",)
             annotations[keys[0]] = t.value_of(typed, sel.expr)
         columns.append(OutColumn(name, kind, keys))
+        if len(keys) == 1:
+            selected_keys.setdefault(sel.expr, keys[0])
         aliases[name] = Typed(F(keys[0]), typed.kind, typed.aggregate) if len(keys) == 1 else typed
 
     if annotations:
@@ -242,7 +245,10 @@ def plan(dataset: Dataset, q: Query, filters: list[Expr], *, default_limit: int)
     t.aliases = aliases
     if q.having is not None:
         qs = qs.filter(t.condition(q.having))
-    qs = qs.order_by(*_orderings(t, q.order, group_keys, grouped))
+    order, extra = _orderings(t, q.order, {**selected_keys, **group_keys}, grouped)
+    if extra:  # an aggregate ordered by but not selected must be annotated to be ordered by
+        qs = qs.annotate(**extra)
+    qs = qs.order_by(*order)
     qs = qs.values(*[k for c in columns for k in c.keys])
     limit = default_limit if q.limit is None else q.limit
     return Plan(qs, columns, limit, q.offset or 0)
@@ -283,11 +289,13 @@ def _expand_star(dataset: Dataset, selected: list[Selected]) -> list[Selected]:
 
 
 def _orderings(
-    t: Translator, order: list[Ordering], group_keys: dict[Expr, str], grouped: bool
-) -> list[Any]:
+    t: Translator, order: list[Ordering], keys: dict[Expr, str], grouped: bool
+) -> tuple[list[Any], dict[str, Any]]:
+    """The order_by() terms, and the annotations they need (an aggregate not selected)."""
     result: list[Any] = []
-    for o in order:
-        key = group_keys.get(o.expr)
+    extra: dict[str, Any] = {}
+    for i, o in enumerate(order):
+        key = keys.get(o.expr)
         if key is not None:
             expr: Any = F(key)
         else:
@@ -298,15 +306,18 @@ def _orderings(
                 raise SoqlError(f"$order in a grouped query takes grouped columns or aggregates"
                                 f"{_at(o.expr)}", code="query.soql.not-grouped")  # fmt: skip
             expr = t.value_of(typed, o.expr)
-        extra = {"nulls_first": True} if o.nulls_first else {}
+            if typed.aggregate:
+                extra[f"_o{i}"] = expr
+                expr = F(f"_o{i}")
+        extra_args = {"nulls_first": True} if o.nulls_first else {}
         if o.nulls_first is False:
-            extra = {"nulls_last": True}
-        result.append(expr.desc(**extra) if o.descending else expr.asc(**extra))
+            extra_args = {"nulls_last": True}
+        result.append(expr.desc(**extra_args) if o.descending else expr.asc(**extra_args))
     if grouped:
-        result.extend(F(k).asc() for k in group_keys.values())  # a stable order for paging
+        result.extend(F(k).asc() for k in keys.values() if k.startswith("_g"))  # stable paging
     else:
         result.append(F("pk").asc())  # Socrata pages in :id order; ties keep their places
-    return result
+    return result, extra
 
 
 def run(p: Plan) -> list[dict[str, Any]]:

@@ -73,6 +73,9 @@ class Typed:
     aggregate: bool = False
     spec: ColumnSpec | None = None  # when it is a bare column
     point: tuple[Any, Any] | None = None  # (lat, lon) of a point
+    # A truncated timestamp: the database holds it as the city's wall-clock time without a zone
+    # (both engines truncate in the city's zone), so it compares with wall-clock text.
+    wall_clock: bool = False
 
 
 def _at(node: Expr) -> str:
@@ -190,7 +193,9 @@ class Translator:
             if "timestamp" in a.kind and b.kind == "text" and isinstance(b_node, Literal):
                 stamp = timestamp(str(b_node.value), b_node)
                 value = Value(stamp, output_field=DateTimeField())
-                b = Typed(value, a.kind)
+                if a.wall_clock:
+                    local = stamp.astimezone(city_zone()).strftime("%Y-%m-%d %H:%M:%S")
+                    value = Value(local, output_field=CharField())
                 return (a.expr, value) if a is left else (value, a.expr)
         kinds = {left.kind, right.kind} - {"null"}
         norm = {"floating_timestamp": "t", "fixed_timestamp": "t"}
@@ -363,7 +368,7 @@ def _trunc(kind: str) -> Callable[[Translator, Call], Typed]:
         (operand,) = t.args(node, 1)
         value = t.value_of(operand, node.args[0], *_TIMES)
         out = Trunc(value, kind, output_field=DateTimeField(), tzinfo=city_zone())
-        return Typed(out, "floating_timestamp", operand.aggregate)
+        return Typed(out, "floating_timestamp", operand.aggregate, wall_clock=True)
 
     return translate
 
