@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from django.core.exceptions import FieldError
+from django.db import DatabaseError, transaction
 from django.db.models import F, QuerySet, Value
 
 from civicstat.api.soda.datasets import Dataset
@@ -32,8 +34,9 @@ from civicstat.api.soda.translate import Translator, Typed
 from civicstat.cases.query import CaseFilter, cases
 from civicstat.lib import params
 
-SOQL_PARAMETERS = ("$select", "$where", "$order", "$group", "$having", "$limit", "$offset", "$q",
-                   "$query", "$$app_token")  # fmt: skip
+CLAUSES = ("$select", "$where", "$order", "$group", "$having", "$limit", "$offset", "$q")
+# `$$exclude_system_fields` (sodapy sends it): system fields are left out unless selected anyway.
+SOQL_PARAMETERS = (*CLAUSES, "$query", "$$app_token", "$$exclude_system_fields")
 DEFAULT_LIMIT = 1000
 
 
@@ -91,7 +94,7 @@ def query_from_parameters(query: Mapping[str, Any], *, cap: int) -> tuple[Query,
         raise ParameterError(f"Unrecognized arguments [{', '.join(sorted(unknown))}]",
                              code="query.soql.unrecognized-arguments")  # fmt: skip
     if (text := _text(query, "$query")) is not None:
-        others = [k for k in SOQL_PARAMETERS[:-2] if k in query]
+        others = [k for k in CLAUSES if k in query]
         if others:
             raise ParameterError(f"$query cannot be combined with {', '.join(others)}")
         try:
@@ -321,4 +324,20 @@ def _orderings(
 
 
 def run(p: Plan) -> list[dict[str, Any]]:
-    return list(p.queryset[p.offset : p.offset + p.limit]) if p.limit else []
+    """The plan's rows. A query the types let through but the database refuses (a number
+    divided by zero, an overflow, a mix only the engine rejects) is a SoqlError, not a 500; a
+    statement stopped by the time limit is not caught here (`readlimits` answers it)."""
+    if not p.limit:
+        return []
+    try:
+        with transaction.atomic():  # a savepoint: the refused statement leaves nothing behind
+            return list(p.queryset[p.offset : p.offset + p.limit])
+    except FieldError as error:
+        raise SoqlError(f"The query mixes types that cannot be combined: {error}",
+                        code="query.soql.type-mismatch") from error  # fmt: skip
+    except DatabaseError as error:
+        cause = error.__cause__
+        if getattr(cause, "sqlstate", None) == "57014" or "interrupted" in str(error):
+            raise  # the time limit stopped it
+        raise SoqlError(f"The database could not run the query: {str(error).splitlines()[0]}",
+                        code="query.execution.failed") from error  # fmt: skip

@@ -140,7 +140,7 @@ class Translator:
             return Typed(Value(node.value, output_field=CharField()), "text")
         if node.kind == "boolean":
             return Typed(Q(pk__isnull=False) if node.value else Q(pk__isnull=True), "boolean")
-        return Typed(Value(None), "null")
+        return Typed(Value(None, output_field=CharField()), "null")
 
     def expr(self, node: Expr) -> Typed:
         if isinstance(node, Column):
