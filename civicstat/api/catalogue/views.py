@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import shlex
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
@@ -127,8 +127,9 @@ def dataset_page(request: HttpRequest, dataset_id: str) -> HttpResponse:
     context = {
         "entry": entry,
         "soql": soql,
-        "curl": f"curl {shlex.quote(resource + '?' + urlencode({'$limit': 5}))}",
-        "curl_soql": f"curl {shlex.quote(resource + '?' + urlencode({'$query': soql}))}",
+        # `$` stays as it is (the single quotes keep the shell off it): easier to read and edit.
+        "curl": f"curl {shlex.quote(resource + '?$limit=5')}",
+        "curl_soql": f"curl {shlex.quote(resource + '?$query=' + quote(soql, safe='(),*'))}",
         "metadata_url": f"/api/views/{entry.identifier}.json",
         "license": settings.OPEN_DATA_LICENSE_NAME,
         "license_url": settings.OPEN_DATA_LICENSE_URL,

@@ -92,7 +92,7 @@ def test_a_dataset_page_shows_columns_downloads_and_ready_examples(client, town:
     page = client.get(f"/data/{town.dataset_id}").content.decode()
     assert "5 public requests" in page
     assert f"/resource/{town.dataset_id}.csv" in page
-    assert f"curl &#x27;http://testserver/resource/{town.dataset_id}.json?%24limit=5&#x27;" in page
+    assert f"curl &#x27;http://testserver/resource/{town.dataset_id}.json?$limit=5&#x27;" in page
     assert "SELECT date_trunc_ym(requested_datetime) AS month" in page
     assert "<code>requested_datetime</code>" in page
     assert client.get("/data/zzzz-zzzz").status_code == 404
