@@ -154,7 +154,7 @@ def plain_filters(dataset: Dataset, query: Mapping[str, Any]) -> list[Expr]:
     return found
 
 
-def _default_name(expr: Expr) -> str:
+def named_default(expr: Expr) -> str:
     """Socrata's name for an unaliased selection: the column's, `count` for count(*), or the
     function's with its columns' (`date_trunc_ym_requested_datetime`)."""
     if isinstance(expr, Column):
@@ -162,7 +162,7 @@ def _default_name(expr: Expr) -> str:
     if isinstance(expr, Call):
         if expr.name == "count" and expr.args and not isinstance(expr.args[0], Column):
             return "count"
-        parts = [_default_name(a).lstrip(":") for a in expr.args if isinstance(a, Column | Call)]
+        parts = [named_default(a).lstrip(":") for a in expr.args if isinstance(a, Column | Call)]
         if expr.name.replace("_", "").isalpha():
             return "_".join([expr.name, *parts])
     return "expr"
@@ -184,7 +184,7 @@ def plan(dataset: Dataset, q: Query, filters: list[Expr], *, default_limit: int)
             )
         qs = qs.filter(t.condition(condition))
 
-    selected = _expand_star(dataset, q.select)
+    selected = expand_star(dataset, q.select)
     typed_select = [(s, t.expr(s.expr)) for s in selected if s.expr is not None]
     grouped = bool(q.group) or any(ty.aggregate for _, ty in typed_select)
     if q.having is not None and not grouped:
@@ -218,7 +218,7 @@ def plan(dataset: Dataset, q: Query, filters: list[Expr], *, default_limit: int)
 
     for i, (sel, typed) in enumerate(typed_select):
         assert sel.expr is not None
-        name = _unique(sel.alias or _default_name(sel.expr), names)
+        name = unique_name(sel.alias or named_default(sel.expr), names)
         names.append(name)
         kind = typed.kind if typed.kind != "boolean" else "checkbox"
         if typed.point is not None:
@@ -267,7 +267,7 @@ def _at(node: Expr) -> str:
     return f" at line 1 character {node.position}" if node.position else ""
 
 
-def _unique(name: str, taken: list[str]) -> str:
+def unique_name(name: str, taken: list[str]) -> str:
     candidate, n = name, 1
     while candidate in taken:
         candidate = f"{name}_{n}"
@@ -275,7 +275,7 @@ def _unique(name: str, taken: list[str]) -> str:
     return candidate
 
 
-def _expand_star(dataset: Dataset, selected: list[Selected]) -> list[Selected]:
+def expand_star(dataset: Dataset, selected: list[Selected]) -> list[Selected]:
     """`*` as the dataset's columns (none selected: the same), `:*` as the system columns."""
     if not selected:
         selected = [Selected(None)]

@@ -19,7 +19,7 @@ from django.utils.http import http_date, parse_http_date_safe
 from django.views.decorators.http import require_safe
 from django_ratelimit.core import get_usage
 
-from civicstat.api.soda import render
+from civicstat.api.soda import render, rollup
 from civicstat.api.soda.datasets import SYSTEM_KINDS, Dataset, dataset_find
 from civicstat.api.soda.parser import SoqlError
 from civicstat.api.soda.query import plain_filters, plan, query_from_parameters, run
@@ -129,11 +129,15 @@ def resource(request: HttpRequest, dataset_id: str, data_format: str) -> HttpRes
     try:
         q, quoted = query_from_parameters(request.GET, cap=cap)
         filters = plain_filters(dataset, request.GET)
-        p = plan(dataset, q, filters, default_limit=min(1000, cap))
-        rows = run(p)
+        answered = rollup.answer(dataset, q, filters)  # counts by month, department…
+        if answered is not None:
+            columns, rows = answered
+        else:
+            p = plan(dataset, q, filters, default_limit=min(1000, cap))
+            columns, rows = p.columns, run(p)
     except SoqlError as error:
         return render.error_response(400, error.code, str(error), error.query or quoted)
-    return _cors(render.rows_response(data_format, rows, p.columns))
+    return _cors(render.rows_response(data_format, rows, columns))
 
 
 def columns_metadata(dataset: Dataset) -> list[dict[str, Any]]:
