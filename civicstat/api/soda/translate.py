@@ -54,7 +54,7 @@ from django.db.models.lookups import (
     IsNull,
     LessThan,
     LessThanOrEqual,
-    Regex,
+    Lookup,
     StartsWith,
 )
 
@@ -285,20 +285,36 @@ def _is_null(t: Translator, node: Call) -> Typed:
     return Typed(q if node.name == "is null" else ~q, "boolean", operand.aggregate)
 
 
-def _like_regex(pattern: str) -> str:
-    """A SoQL LIKE pattern (% any run, _ one character) as an anchored regular expression both
-    engines read the same way (SQLite through Python's `re`, PostgreSQL's own)."""
-    out = []
-    for char in pattern:
-        if char == "%":
-            out.append(r"[\s\S]*")
-        elif char == "_":
-            out.append(r"[\s\S]")
-        elif char.isalnum() or char == " ":
-            out.append(char)
-        else:
-            out.append("\\" + char if char.isascii() else char)
-    return "^" + "".join(out) + "$"
+def _segment(text: str) -> str:
+    return "".join(r"[\s\S]" if c == "_" else re.escape(c) for c in text)
+
+
+def like_regex(pattern: str) -> str:
+    """A SoQL LIKE pattern (`%` any run, `_` one character) as a regular expression that cannot
+    backtrack its way into minutes: each middle piece is found at its first place and kept there
+    (an atomic group), which is where a match of the rest is likeliest to fit, so a pattern such
+    as `%a%a%a%b` costs the text's length times the pattern's, not a power of it."""
+    pieces = pattern.split("%")
+    if len(pieces) == 1:
+        return "^" + _segment(pattern) + "$"
+    middle = "".join(f"(?>[\\s\\S]*?{_segment(p)})" for p in pieces[1:-1] if p)
+    return "^" + _segment(pieces[0]) + middle + "[\\s\\S]*" + _segment(pieces[-1]) + "$"
+
+
+class SoqlLike(Lookup[Any]):
+    """`lhs LIKE pattern`, case-sensitive on both engines: PostgreSQL's own LIKE (whose matcher
+    gives up early on a hopeless text), and on SQLite the regular expression above (SQLite's LIKE
+    ignores case, and its REGEXP is Python's `re`). The pattern is always a bound parameter."""
+
+    lookup_name = "soql_like"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        pattern = str(self.rhs)
+        if connection.vendor == "postgresql":
+            return f"{lhs} LIKE %s", (*lhs_params, pattern.replace("\\", "\\\\"))
+        return f"{lhs} REGEXP %s", (*lhs_params, like_regex(pattern))
 
 
 def _like(t: Translator, node: Call) -> Typed:
@@ -307,8 +323,7 @@ def _like(t: Translator, node: Call) -> Typed:
         raise SoqlError(f"like needs a quoted pattern{_at(node.args[1])}",
                         code="query.soql.type-mismatch")  # fmt: skip
     lhs = t.value_of(value, node.args[0], "text")
-    regex = _like_regex(str(node.args[1].value))
-    return Typed(Q(Regex(lhs, regex)), "boolean", value.aggregate)
+    return Typed(Q(SoqlLike(lhs, str(node.args[1].value))), "boolean", value.aggregate)
 
 
 def _starts_with(t: Translator, node: Call) -> Typed:

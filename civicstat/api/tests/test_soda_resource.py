@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -304,3 +305,14 @@ def test_no_text_of_a_query_reaches_the_database_outside_a_parameter(client, tow
         get(client, town, **{"$where": f"description = '{marker.replace(chr(39), chr(39) * 2)}' "
                                        f"OR description LIKE '%{marker[:4]}%'"})  # fmt: skip
     assert seen and not [sql for sql in seen if "zq" in sql or "DROP" in sql]
+
+
+def test_a_like_pattern_of_many_wildcards_answers_at_once(client, town):
+    """`%a%a%a…` over a long text is a power of its length for a backtracking matcher."""
+    from civicstat.cases.models import Case
+
+    Case.objects.filter(external_id="1003").update(description="a" * 4000)
+    started = time.monotonic()
+    assert ids(client, town, "description like '" + "%a" * 12 + "%b'") == []
+    assert time.monotonic() - started < 5
+    assert ids(client, town, "description like '" + "%a" * 12 + "%'") == ["1003"]
