@@ -106,6 +106,24 @@ def soda_limited(view: View) -> View:
     return limited
 
 
+def cors_preflight(view: View) -> View:
+    """Answer a browser's CORS preflight (an `X-App-Token` header makes one) for a GET from any
+    site; every other method goes on to the view."""
+
+    @wraps(view)
+    def preflight(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method != "OPTIONS":
+            return view(request, *args, **kwargs)
+        response = HttpResponse(status=204)
+        response["Access-Control-Allow-Origin"] = "*"
+        response["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
+        response["Access-Control-Allow-Headers"] = "X-App-Token, Accept, Content-Type"
+        response["Access-Control-Max-Age"] = "86400"
+        return response
+
+    return preflight
+
+
 def _cors(response: HttpResponse) -> HttpResponse:
     response["Access-Control-Allow-Origin"] = "*"
     response["Access-Control-Expose-Headers"] = "X-SODA2-Fields, X-SODA2-Types, ETag, Last-Modified"
@@ -116,6 +134,7 @@ def _not_found(identifier: str) -> HttpResponse:
     return render.error_response(404, "not_found", f"No dataset with the id {identifier[:40]!r}")
 
 
+@cors_preflight
 @require_safe
 @last_modified
 @cached_by_data_version

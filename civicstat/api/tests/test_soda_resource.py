@@ -316,3 +316,12 @@ def test_a_like_pattern_of_many_wildcards_answers_at_once(client, town):
     assert ids(client, town, "description like '" + "%a" * 12 + "%b'") == []
     assert time.monotonic() - started < 5
     assert ids(client, town, "description like '" + "%a" * 12 + "%'") == ["1003"]
+
+
+def test_a_browser_may_send_an_app_token_from_any_site(client, town):
+    """The X-App-Token header makes browsers ask first (a CORS preflight)."""
+    response = client.options(f"/resource/{town.dataset_id}.json",
+                              HTTP_ACCESS_CONTROL_REQUEST_HEADERS="x-app-token")  # fmt: skip
+    assert response.status_code == 204
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert "X-App-Token" in response["Access-Control-Allow-Headers"]
