@@ -3,6 +3,9 @@ a layer, so that its residents' scripts keep their URLs when the city leaves Soc
 
 from __future__ import annotations
 
+import re
+
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
@@ -41,3 +44,26 @@ class SodaDataset(models.Model):
 
     def __str__(self) -> str:
         return f"{self.identifier} ({self.layer})"
+
+    def clean(self) -> None:
+        """Field names that name a column, read as SoQL names, and leave every column one name."""
+        from civicstat.api.soda.datasets import COLUMNS  # the columns module reads this one
+
+        names = {c.name for c in COLUMNS}
+        given = self.field_names if isinstance(self.field_names, dict) else None
+        if given is None:
+            raise ValidationError({"field_names": 'Give an object: {"our name": "old name"}.'})
+        unknown = sorted(set(given) - names)
+        if unknown:
+            raise ValidationError({"field_names": f"No such column: {', '.join(unknown)}. "
+                                   f"Columns: {', '.join(sorted(names))}."})  # fmt: skip
+        bad = [v for v in given.values()
+               if not isinstance(v, str) or not re.fullmatch(r"[a-z_][a-z0-9_]*", v)]  # fmt: skip
+        if bad:
+            raise ValidationError({"field_names": f"Old names are lower-case letters, digits and "
+                                   f"underscores, not {bad[0]!r}."})  # fmt: skip
+        final = [given.get(n, n) for n in names]
+        clashes = sorted({n for n in final if final.count(n) > 1})
+        if clashes:
+            raise ValidationError({"field_names": f"Two columns would both be called "
+                                   f"{', '.join(clashes)}."})  # fmt: skip

@@ -106,3 +106,16 @@ def test_the_soql_example_on_a_dataset_page_runs(client, town: Town) -> None:
     assert "creation_date" in query
     response = client.get("/resource/7at3-sxhp.json", {"$query": query.replace("&#x27;", "'")})
     assert json.loads(response.content)[0] == {"month": "2024-03-01T00:00:00.000", "opened": "2"}
+
+
+@pytest.mark.parametrize(("names", "says"), [
+    ({"colour": "color"}, "No such column: colour"),
+    ({"request_type": "Type Name"}, "lower-case"),
+    ({"request_type": "department"}, "both be called department"),
+])  # fmt: skip
+def test_the_admin_refuses_field_names_that_would_break_queries(town: Town, names, says) -> None:
+    from django.core.exceptions import ValidationError
+
+    dataset = SodaDataset(layer=town.layer, identifier="7at3-sxhp", field_names=names)
+    with pytest.raises(ValidationError, match=says):
+        dataset.full_clean()
