@@ -9,6 +9,7 @@ import csv
 import io
 import json
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from django.http import HttpResponse
@@ -35,6 +36,7 @@ def _number(value: Any) -> str:
     return repr(number)
 
 
+@lru_cache(maxsize=8192)  # grouped answers repeat each month's start hundreds of times
 def _stamp(value: Any, kind: str) -> str | None:
     if not isinstance(value, datetime):
         return None if value is None else str(value)
