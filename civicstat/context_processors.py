@@ -14,6 +14,7 @@ NAVIGATION = (
     ("Departments", "departments"),
     ("Performance", "performance"),
     ("Alerts", "alerts"),
+    ("Open data", "data-catalogue"),
 )
 
 

@@ -186,6 +186,24 @@ MAP_LIST_MAX_PAGE = envint("MAP_LIST_MAX_PAGE", "100")
 if MAP_LIST_MAX_PAGE < 1:
     raise ImproperlyConfigured("MAP_LIST_MAX_PAGE must be 1 or more")
 
+# SODA-compatible API (/resource/<id>.json, civicstat/api/soda): the largest $limit a query may
+# ask for (a larger one is a 400), and the requests one client address and one app token may make
+# (django-ratelimit rates; empty: no limit). Both are counted: an invented token buys no more than
+# the address allows. The licence and contact the catalogue (/data, /data.json) names.
+SODA_MAX_LIMIT = envint("SODA_MAX_LIMIT", "50000")
+if SODA_MAX_LIMIT < 1:
+    raise ImproperlyConfigured("SODA_MAX_LIMIT must be 1 or more")
+SODA_IP_RATE = envstr("SODA_IP_RATE", "120/m")
+SODA_APP_TOKEN_RATE = envstr("SODA_APP_TOKEN_RATE", "1000/h")
+for _name, _rate in (("SODA_IP_RATE", SODA_IP_RATE), ("SODA_APP_TOKEN_RATE", SODA_APP_TOKEN_RATE)):
+    if _rate and not re.fullmatch(r"\d+/\d*[smhd]", _rate):
+        raise ImproperlyConfigured(f"{_name} must read like 120/m, not {_rate!r}")
+OPEN_DATA_LICENSE_NAME = envstr("OPEN_DATA_LICENSE_NAME", "Public Domain (CC0 1.0)")
+OPEN_DATA_LICENSE_URL = envstr(
+    "OPEN_DATA_LICENSE_URL", "https://creativecommons.org/publicdomain/zero/1.0/"
+)
+OPEN_DATA_CONTACT_EMAIL = envstr("OPEN_DATA_CONTACT_EMAIL", "opendata@example.org")
+
 # Open311 GeoReport v2 server (/open311/v2/): which layers it publishes (empty: all), the
 # jurisdiction_id it answers to (empty: any), discovery's contact lines, and posts per API key.
 OPEN311_LAYERS = envlist("OPEN311_LAYERS", "")

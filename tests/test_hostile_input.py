@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from civicstat.alerts import services as alert_services
 from civicstat.alerts import tokens
 from civicstat.alerts.models import SubscriptionKind
+from civicstat.api.soda.datasets import default_identifier
 from civicstat.cases.models import Area, Case, Service
 from civicstat.cases.records import CaseRecord
 from civicstat.cases.services import case_upsert, department_resolve, layer_ensure
@@ -64,6 +65,9 @@ OPEN311_POST = ("api_key", "service_code", "lat", "long", "address_string", "add
                 "email", "device_id", "account_id", "first_name", "last_name", "phone",
                 "description", "media_url", "attribute[SIZE]", "attribute[DEPTH]",
                 "attribute[SEEN]", "jurisdiction_id")  # fmt: skip
+
+SODA = ("$select", "$where", "$order", "$group", "$having", "$limit", "$offset", "$q", "$query",
+        "$$app_token", "case_id", "latitude", "requested_datetime")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,15 @@ ROUTES: dict[str, Route] = {
     r"open311/v2/^tokens/(?P<token>[^/]+?)\.(?P<fmt>json|xml)$": Route(
         "/open311/v2/tokens/{open311_token}.{fmt}", ("jurisdiction_id",)),
     r"open311/v2/^(?P<path>.*?)(\.(?P<fmt>xml))?$": Route("/open311/v2/{path}.{fmt}"),
+    r"^resource/(?P<dataset_id>[a-z0-9]{4}-[a-z0-9]{4})\.(?P<data_format>json|csv|geojson)$": Route(
+        "/resource/{dataset_id}.{data_format}", SODA),
+    r"^api/views/(?P<dataset_id>[a-z0-9]{4}-[a-z0-9]{4})\.json$": Route(
+        "/api/views/{dataset_id}.json"),
+    "api/catalog/v1": Route("/api/catalog/v1", ("q", "ids", "only", "limit", "offset",
+                                                "domains")),
+    "data.json": Route("/data.json"),
+    "data": Route("/data"),
+    r"^data/(?P<dataset_id>[a-z0-9]{4}-[a-z0-9]{4})$": Route("/data/{dataset_id}"),
 }  # fmt: skip
 
 
@@ -253,6 +266,7 @@ def town_build() -> dict[str, str]:
         "measure": measure.slug, "code": "POT", "request_id": "1001",
         "open311_token": "tok-1001", "api_key": api_key_issue(name="FixIt")[1],
         "path": "nothing-here", "fmt": "json",
+        "dataset_id": default_identifier(layer.slug), "data_format": "json",
     }  # fmt: skip
 
 

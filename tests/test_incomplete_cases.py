@@ -25,6 +25,7 @@ from django.utils.regex_helper import normalize
 from civicstat.alerts import tokens
 from civicstat.alerts.models import SubscriptionKind
 from civicstat.alerts.services import subscription_confirm, subscription_create
+from civicstat.api.soda.datasets import default_identifier
 from civicstat.cases.models import Case, Department, Layer
 from civicstat.cases.records import CaseRecord
 from civicstat.cases.services import (
@@ -138,6 +139,10 @@ QUERIES: dict[str, list[str]] = {
     "alerts-feed": ["", "lat=39.0997&lon=-94.5786&radius=500"],
     "alerts-feed-rss": ["", "lat=39.0997&lon=-94.5786&radius=500"],
     "open311-requests": ["", "extensions=true", f"service_code={quote(STRAY)}", "status=closed"],
+    "soda-resource": ["", quote("$select=:*,*", safe="=&"),
+                      quote("$select=request_type,department,count(*)&$group=request_type,"
+                            "department", safe="=&"),
+                      quote("$where=address is null or location is null", safe="=&")],
     "open311-request": ["", "extensions=true"],
 }  # fmt: skip
 # What a walk answers other than 200, and why.
@@ -175,6 +180,8 @@ def _fill(city: City, name: str) -> dict[str, list[str]]:
         "code": ["POT", STRAY], "fmt": ["json", "xml"], "path": ["nothing-here"],
         "_0": [".xml"],  # the catch-all's optional suffix
         "token": [city.tokens.get(name.removeprefix("alerts-"), "no-such-token")],
+        "dataset_id": [default_identifier(city.layer.slug)],
+        "data_format": ["json", "csv", "geojson"],
     }  # fmt: skip
 
 

@@ -9,3 +9,10 @@ class ApiConfig(AppConfig):
     name = "civicstat.api"
     label = "api"
     verbose_name = "Open data API"
+
+    def ready(self) -> None:
+        from civicstat.api.models import SodaDataset
+        from civicstat.cases.services import data_version_follows
+
+        # A changed dataset id or field name changes what /resource/, /api/views/ and /data show.
+        data_version_follows(saved=[SodaDataset], deleted=[SodaDataset], app="api")

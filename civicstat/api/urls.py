@@ -3,6 +3,20 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path, re_path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from civicstat.api.catalogue import views as catalogue
+from civicstat.api.soda import views as soda
+
+# A Socrata dataset id: four letters or digits, a dash, four more.
+_ID = r"(?P<dataset_id>[a-z0-9]{4}-[a-z0-9]{4})"
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    re_path(rf"^resource/{_ID}\.(?P<data_format>json|csv|geojson)$", soda.resource,
+            name="soda-resource"),
+    re_path(rf"^api/views/{_ID}\.json$", soda.view, name="soda-view"),
+    path("api/catalog/v1", catalogue.catalog_v1, name="soda-catalog"),
+    path("data.json", catalogue.dcat, name="data-dcat"),
+    path("data", catalogue.index, name="data-catalogue"),
+    re_path(rf"^data/{_ID}$", catalogue.dataset_page, name="data-dataset"),
+]  # fmt: skip
