@@ -89,7 +89,10 @@ def _dataset(layer: Layer, saved: SodaDataset | None) -> Dataset:
     renames: dict[str, str] = {}
     if saved is not None and isinstance(saved.field_names, dict):
         renames = {str(k): str(v).lower() for k, v in saved.field_names.items()}
-    columns = {renames.get(c.name, c.name): c for c in COLUMNS}
+    # A sensitive layer's street addresses are as exact as its coordinates: no column to read
+    # or filter on (`civicstat.cases.sensitive`).
+    shown = [c for c in COLUMNS if not (layer.sensitive and c.name == "address")]
+    columns = {renames.get(c.name, c.name): c for c in shown}
     columns.update({c.name: c for c in SYSTEM_COLUMNS})
     return Dataset(
         identifier=saved.identifier if saved else default_identifier(layer.slug),

@@ -18,8 +18,9 @@ EARTH_METRES_PER_DEGREE = 111_320.0  # along a meridian; along a parallel times 
 
 
 def coordinate_fields(layer: Layer) -> tuple[str, str]:
-    """The Case fields holding the latitude and longitude `layer` publishes."""
-    return ("lat", "lon")
+    """The Case fields holding the latitude and longitude `layer` publishes: the public point
+    (`civicstat.cases.sensitive`), which is the exact one except on a sensitive layer."""
+    return ("public_lat", "public_lon")
 
 
 def metres_per_degree(lat: float) -> tuple[float, float]:

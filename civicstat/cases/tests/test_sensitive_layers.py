@@ -16,6 +16,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from civicstat.api.soda.datasets import default_identifier
 from civicstat.cases.models import Case, Department, Layer
 from civicstat.cases.services import data_version
 from civicstat.ingest.demo import CRIME_FILE
@@ -124,6 +125,12 @@ ENDPOINTS = (
     "/alerts/feed.rss?lat={lat}&lon={lon}&radius={radius}&layer=crime-incidents",
     "/alerts/feed?layer=crime-incidents",
     "/departments/police",
+    "/map/places.json?q={id}",
+    "/resource/{ds}.json?$where=within_circle(location,{lat},{lon},{radius})",
+    "/resource/{ds}.geojson?$limit=5000",
+    "/resource/{ds}.csv?$order=:id",
+    "/resource/{ds}.json?$select=latitude,longitude,location&$where=within_box(location,"
+    "{north},{west},{south},{east})",
 )
 
 
@@ -147,7 +154,10 @@ def test_no_public_answer_holds_an_exact_point_of_a_sensitive_layer(
     lat, lon = case.lat + shift[0] * half, case.lon + shift[1] * half
     box = f"{lon - half:.6f},{lat - half:.6f},{lon + half:.6f},{lat + half:.6f}"
     url = endpoint.format(box=box, id=case.external_id, lat=f"{case.lat:.6f}",
-                          lon=f"{case.lon:.6f}", radius=radius, sort=sort)  # fmt: skip
+                          lon=f"{case.lon:.6f}", radius=radius, sort=sort,
+                          ds=default_identifier(crime.slug), north=f"{lat + half:.6f}",
+                          south=f"{lat - half:.6f}", west=f"{lon - half:.6f}",
+                          east=f"{lon + half:.6f}")  # fmt: skip
     response = client.get(url)
     assert response.status_code in (200, 404), (url, response.status_code)
     text = response.content.decode()
