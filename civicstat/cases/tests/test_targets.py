@@ -123,7 +123,7 @@ def streets(period: str = "all") -> Any:
     return row
 
 
-def test_each_kind_of_target_judges_a_case_on_time_or_late(tmp_path):
+def test_each_kind_of_target_judges_a_case_on_time_or_late(tmp_path, client):
     run = import_rows(tmp_path, ROWS)
     assert run.created == len(ROWS)
     assert verdicts() == {
@@ -140,6 +140,15 @@ def test_each_kind_of_target_judges_a_case_on_time_or_late(tmp_path):
     sidewalk.target_days = 3
     sidewalk.save()
     assert verdicts()["STAFF-ON"] is True and verdicts()["STAFF-LATE"] is False
+    for case_id, shown in (
+        ("FLAG-LATE", "No, as the city judged it"),
+        ("DATE-ON", "Yes, against its target date"),
+        ("STAFF-LATE", "No, against the 3-day target for its request type"),
+    ):
+        page = client.get(Case.objects.get(external_id=case_id).get_absolute_url())
+        assert shown in page.content.decode(), case_id
+    page = client.get(Case.objects.get(external_id="NO-TARGET").get_absolute_url())
+    assert "Closed within target" not in page.content.decode()
     incremental = rollup_state()
     rebuild()
     assert rollup_state() == incremental
