@@ -35,6 +35,7 @@ def _look(page: Page, screenshot: Callable[[Page, str], Path], name: str) -> Non
     saved = screenshot(page, name)
     SHOTS.mkdir(exist_ok=True)
     shutil.copy(saved, SHOTS / saved.name)
+    page.screenshot(path=SHOTS / f"{name}-top.png")  # the first screen, legible at full size
 
 
 @pytest.mark.parametrize("city", ["kansas-city", "boston"])
@@ -62,9 +63,14 @@ def test_departments_show_the_share_closed_within_the_citys_own_targets(
         assert len(filled) >= (3 if city == "boston" else 5), shares
         assert all(s.endswith(tuple("0123456789")) and " % of " in s for s in filled), shares
         expect(page.get_by_text("judged against the city's own target")).to_be_visible()
-        width = page.evaluate("() => document.documentElement.scrollWidth")
-        assert width <= size["width"], f"{name}: the page scrolls sideways ({width} px)"
         _look(page, screenshot, f"targets-departments-{city}-{name}")
+        wide = page.evaluate(
+            "() => [...document.querySelectorAll('body *')].filter(e => !e.closest('.table-scroll')"
+            " && e.getBoundingClientRect().right > window.innerWidth + 1)"
+            ".map(e => e.tagName + '.' + e.className + ' ' + e.getBoundingClientRect().right)"
+        )
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= size["width"], f"{name}: the page scrolls sideways ({width} px): {wide}"
     violations = axe_violations(page)
     assert not violations, violations
     # The busiest department's page: its request types, each with its own share.
