@@ -26,6 +26,14 @@ SHOTS = Path("/tmp/shots-targets")
 WITHIN_COLUMN = 11
 
 
+# What sticks out to the right of the window (outside regions that scroll on their own).
+WIDE = (
+    "() => [...document.querySelectorAll('body *')].filter(e => !e.closest('.table-scroll')"
+    " && e.getBoundingClientRect().right > window.innerWidth + 1)"
+    ".map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"
+)
+
+
 def _shares(page: Page) -> list[str]:
     cells = page.locator("#departments-table tbody tr").locator(f"td:nth-child({WITHIN_COLUMN})")
     return [" ".join(t.split()) for t in cells.all_inner_texts()]
@@ -64,15 +72,12 @@ def test_departments_show_the_share_closed_within_the_citys_own_targets(
         assert all(s.endswith(tuple("0123456789")) and " % of " in s for s in filled), shares
         expect(page.get_by_text("judged against the city's own target")).to_be_visible()
         _look(page, screenshot, f"targets-departments-{city}-{name}")
-        wide = page.evaluate(
-            "() => [...document.querySelectorAll('body *')].filter(e => !e.closest('.table-scroll')"
-            " && e.getBoundingClientRect().right > window.innerWidth + 1)"
-            ".map(e => e.tagName + '.' + e.className + ' ' + e.getBoundingClientRect().right)"
-        )
+        wide = page.evaluate(WIDE)
         width = page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= size["width"], f"{name}: the page scrolls sideways ({width} px): {wide}"
-    violations = axe_violations(page)
-    assert not violations, violations
+        violations = axe_violations(page)
+        assert not violations, (name, [(v["id"], [n["html"][:300] for n in v["nodes"]])
+                                       for v in violations])  # fmt: skip
     # The busiest department's page: its request types, each with its own share.
     busiest = (
         Case.objects.exclude(department=None).values_list("department__slug", flat=True).first()
@@ -80,3 +85,30 @@ def test_departments_show_the_share_closed_within_the_citys_own_targets(
     page.goto(f"{live_server.url}/departments/{busiest}?period=all")
     expect(page.get_by_text("judged against the city's own target")).to_be_visible()
     _look(page, screenshot, f"targets-department-{city}")
+
+
+def test_the_demo_measure_of_requests_within_the_citys_time_frame_is_filled_in(
+    axe_page: Page,
+    live_server: Any,
+    kc_cases: None,
+    axe_violations: Callable[[Page], list[dict[str, Any]]],
+    screenshot: Callable[[Page, str], Path],
+) -> None:
+    from civicstat.performance.demo import demo_measures_load
+
+    demo_measures_load()
+    page = axe_page
+    for name, size in (("laptop", LAPTOP), ("phone", PHONE)):
+        page.set_viewport_size(size)  # type: ignore[arg-type]
+        page.goto(live_server.url + "/performance/measures/requests-closed-within-city-time-frame/")
+        expect(page.get_by_role("heading", level=1)).to_contain_text("estimated time frame")
+        expect(page.get_by_text("EXCEEDED EST TIMEFRAME").first).to_be_visible()
+        values = page.locator("table.data tbody td").all_inner_texts()
+        assert any(v.strip().endswith("%") and v.strip() != "—" for v in values), values
+        _look(page, screenshot, f"targets-measure-{name}")
+        wide = page.evaluate(WIDE)
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= size["width"], f"{name}: the page scrolls sideways ({width} px): {wide}"
+        violations = axe_violations(page)
+        assert not violations, (name, [(v["id"], [n["html"][:300] for n in v["nodes"]])
+                                       for v in violations])  # fmt: skip
