@@ -84,7 +84,10 @@ def test_departments_show_the_share_closed_within_the_citys_own_targets(
     )
     page.goto(f"{live_server.url}/departments/{busiest}?period=all")
     expect(page.get_by_text("judged against the city's own target")).to_be_visible()
-    _look(page, screenshot, f"targets-department-{city}")
+    _look(page, screenshot, f"targets-department-{city}-phone")
+    wide = page.evaluate(WIDE)
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the page scrolls sideways ({width} px): {wide}"
 
 
 def test_the_demo_measure_of_requests_within_the_citys_time_frame_is_filled_in(
