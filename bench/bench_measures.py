@@ -183,12 +183,18 @@ def compute_direct(measure: Any, periods_from: list[Any]) -> dict[date, float | 
     closed = cases(f).filter(closed_day__gte=first, closed_day__lte=last, closed_at__isnull=False)
     closed = closed.annotate(took=F("closed_at") - F("requested_at"))
     if calc == "closed_within":
-        limit = timedelta(days=measure.target_days)
         within: dict[date, int] = defaultdict(int)
         total: dict[date, int] = defaultdict(int)
-        grouped = closed.values("closed_day").annotate(
-            n=Count("id"), w=Count("id", filter=Q(took__lte=limit))
-        )
+        if measure.target_days:
+            limit = timedelta(days=measure.target_days)
+            grouped = closed.values("closed_day").annotate(
+                n=Count("id"), w=Count("id", filter=Q(took__lte=limit))
+            )
+        else:  # each case against its own target, as ingest judged it; those with none left out
+            grouped = closed.values("closed_day").annotate(
+                n=Count("id", filter=Q(within_target__isnull=False)),
+                w=Count("id", filter=Q(within_target=True)),
+            )
         for row in grouped.order_by():
             start = start_of(row["closed_day"])  # type: ignore[arg-type]  # filtered non-null
             total[start] += row["n"]

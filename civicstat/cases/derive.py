@@ -47,13 +47,23 @@ class Derived:
     """The columns computed from a record: local days, close bucket, cell, areas, fingerprint."""
 
     __slots__ = ("area_ids", "attributes_json", "cell", "close_bucket", "closed_day",
-                 "fingerprint", "public_lat", "public_lon", "requested_day")  # fmt: skip
+                 "fingerprint", "public_lat", "public_lon", "requested_day",
+                 "within_target")  # fmt: skip
     closed_day: date | None
     close_bucket: int | None
+    within_target: bool | None
 
     def __init__(
-        self, r: CaseRecord, zone: ZoneInfo, area_ids: list[int], *, sensitive: bool = False
+        self,
+        r: CaseRecord,
+        zone: ZoneInfo,
+        area_ids: list[int],
+        target_days: int | None = None,
+        *,
+        sensitive: bool = False,
     ) -> None:
+        """`target_days`: the target staff set on the case's request type, if any; `sensitive`:
+        the layer publishes only a generalised point (`civicstat.cases.sensitive`)."""
         located = r.lat is not None and r.lon is not None and not r.location_approximate
         # A placeholder point gets no cell and no areas: it must not match a radius or a district.
         # Areas the source names by code hold whatever the point.
@@ -68,11 +78,28 @@ class Derived:
         if r.status_group == StatusGroup.CLOSED and r.closed_at is not None:
             self.closed_day = _local_day(r.closed_at, zone)
             self.close_bucket = bucket_of((r.closed_at - r.requested_at).total_seconds())
+            self.within_target = within_target(r, target_days)
         else:
             self.closed_day = None
             self.close_bucket = None
+            self.within_target = None
         self.attributes_json = json.dumps(r.attributes)
         self.fingerprint = fingerprint(r, self.attributes_json)
+
+
+def within_target(r: CaseRecord, target_days: int | None) -> bool | None:
+    """Whether a closed case closed within its target: the source's own verdict when it gives
+    one (the city judged its case), else against the source's target date, else against the
+    request type's target days; None when none of them applies."""
+    if r.on_time is not None:
+        return r.on_time
+    if r.closed_at is None:
+        return None
+    if r.expected_at is not None:
+        return r.closed_at <= r.expected_at
+    if target_days is not None:
+        return (r.closed_at - r.requested_at).total_seconds() <= target_days * 86400
+    return None
 
 
 def fingerprint(r: CaseRecord, attributes_json: str) -> int:
@@ -88,6 +115,8 @@ def fingerprint(r: CaseRecord, attributes_json: str) -> int:
     # fingerprint and a re-import of the same file still changes nothing.
     if r.closed_approximate:
         text += "\x1fclosed~"
+    if r.on_time is not None:
+        text += "\x1fon_time:" + ("1" if r.on_time else "0")
     if r.area_ids:
         text += "\x1fareas:" + ",".join(map(str, sorted(r.area_ids)))
     digest = hashlib.blake2b(text.encode(), digest_size=8).digest()

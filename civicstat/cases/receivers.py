@@ -53,6 +53,27 @@ def _privacy_after(sender: type[Service], instance: Service, created: bool, **kw
     privacy_changes_apply(services=[instance])
 
 
+@receiver(pre_save, sender=Service, dispatch_uid="cases-service-target-before")
+def _target_before(sender: type[Service], instance: Service, **kwargs: Any) -> None:
+    stored: list[int | None] = []  # empty: no stored row to compare with
+    if instance.pk is not None:
+        rows = Service.objects.filter(pk=instance.pk).values_list("target_days", flat=True)
+        stored = list(rows[:1])
+    instance._target_before = stored  # type: ignore[attr-defined]
+
+
+@receiver(post_save, sender=Service, dispatch_uid="cases-service-target-after")
+def _target_after(sender: type[Service], instance: Service, created: bool, **kwargs: Any) -> None:
+    """Staff changed a request type's target days: its cases are judged again, rollups and all
+    (`cases.targets`), in the save's transaction."""
+    before = getattr(instance, "_target_before", [])
+    if created or not before or before[0] == instance.target_days:
+        return
+    from civicstat.cases.targets import targets_apply
+
+    targets_apply(services=[instance])
+
+
 def privacy_changes_apply(*, services: Sequence[Service]) -> None:
     """Bring every public figure in line with `services`' new `private` flags, in the caller's
     transaction (the one that changed them)."""

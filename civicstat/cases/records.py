@@ -26,6 +26,8 @@ class CaseRecord:
     # The source gave no closing time: closed_at is when it last changed the case.
     closed_approximate: bool = False
     expected_at: datetime | None = None
+    # The source's own verdict against its target: True on time, False late, None none given.
+    on_time: bool | None = None
     channel: str = ""
     attributes: dict[str, Any] = field(default_factory=dict)
     # Areas the source names by code (a council district number), beside those its point is in.

@@ -39,6 +39,8 @@ CloseKey = tuple[date, int, int, int, int, int]  # day, layer, service, departme
 _TOTAL_KEY = ("area_id", "department_id", "bucket", "layer_id", "service_id")
 _DEPARTMENT_KEY = ("area_id", "department_id", "bucket")
 _PUBLIC_KEY = ("area_id", "layer_id", "month", "department_id", "status_group")
+# The sums of a case-count row: cases opened, closed, and of those closed, on time and late.
+_COUNT_SUMS = ("opened", "closed", "on_time", "late")
 # A PostgreSQL transaction-level advisory lock held while packed histograms are read, added to
 # and written back, so that two imports writing at once cannot both start from the same row.
 _HISTOGRAM_LOCK = 0x43495649  # "CIVI"
@@ -48,7 +50,8 @@ class RollupDelta:
     """Changes to the rollups gathered over a batch, applied in one upsert per table."""
 
     def __init__(self) -> None:
-        self.counts: defaultdict[CountKey, list[int]] = defaultdict(lambda: [0, 0])
+        # opened, closed, on time, late
+        self.counts: defaultdict[CountKey, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
         self.close_times: defaultdict[CloseKey, int] = defaultdict(int)
 
     def add_case(
@@ -63,6 +66,7 @@ class RollupDelta:
         requested_day: date,
         closed_day: date | None,
         close_bucket: int | None,
+        within_target: bool | None = None,
     ) -> None:
         """Count one case in (sign=1) or out of (sign=-1) every rollup row it belongs to."""
         service, department = service_id or 0, department_id or 0
@@ -72,7 +76,10 @@ class RollupDelta:
             )
             if closed_day is not None:
                 key = (closed_day, layer_id, service, department, area, status_group)
-                self.counts[key][1] += sign
+                sums = self.counts[key]
+                sums[1] += sign
+                if within_target is not None:
+                    sums[2 if within_target else 3] += sign
                 if close_bucket is not None:
                     ckey = (closed_day, layer_id, service, department, area, close_bucket)
                     self.close_times[ckey] += sign
@@ -81,18 +88,18 @@ class RollupDelta:
         """Upsert the deltas into the day and month tables; drop rows that fell to zero so the
         rollups equal a rebuild exactly."""
         private = set(_private_services()) if self.counts else set()
-        months: defaultdict[CountKey, list[int]] = defaultdict(lambda: [0, 0])
-        public: defaultdict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
+        months: defaultdict[CountKey, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+        public: defaultdict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
         for k, v in self.counts.items():
             month = k[0].replace(day=1)
-            pair = months[(month, *k[1:])]
-            pair[0] += v[0]
-            pair[1] += v[1]
+            sums = months[(month, *k[1:])]
+            for i, n in enumerate(v):
+                sums[i] += n
             _, layer, service, department, area, group = k
             if service not in private:
-                pair = public[(area, layer, month, department, group)]
-                pair[0] += v[0]
-                pair[1] += v[1]
+                sums = public[(area, layer, month, department, group)]
+                for i, n in enumerate(v):
+                    sums[i] += n
         month_closes: defaultdict[CloseKey, int] = defaultdict(int)
         totals: defaultdict[tuple[int, ...], int] = defaultdict(int)
         by_department: defaultdict[tuple[int, ...], int] = defaultdict(int)
@@ -103,8 +110,8 @@ class RollupDelta:
             if service not in private:
                 by_department[(area, department, bucket)] += n
         count_rows: dict[type[Any], list[Any]] = {
-            DailyCaseCount: [(*k, v[0], v[1]) for k, v in self.counts.items() if v[0] or v[1]],
-            MonthlyCaseCount: [(*k, v[0], v[1]) for k, v in months.items() if v[0] or v[1]],
+            DailyCaseCount: [(*k, *v) for k, v in self.counts.items() if any(v)],
+            MonthlyCaseCount: [(*k, *v) for k, v in months.items() if any(v)],
         }
         close_rows: dict[type[Any], list[Any]] = {
             DailyCloseTime: [(*k, v) for k, v in self.close_times.items() if v],
@@ -113,7 +120,7 @@ class RollupDelta:
         with connection.cursor() as cursor:
             for model, rows in count_rows.items():
                 key = (_date_column(model), *_DIMS[1:], "status_group")
-                _upsert(cursor, model, key, ("opened", "closed"), _rows(rows, day))
+                _upsert(cursor, model, key, _COUNT_SUMS, _rows(rows, day))
             for model, closes in close_rows.items():
                 key = (_date_column(model), *_DIMS[1:], "bucket")
                 _upsert(cursor, model, key, ("count",), _rows(closes, day))
@@ -124,9 +131,9 @@ class RollupDelta:
             public_rows = [
                 (a, layer, day(m), *rest, *v)
                 for (a, layer, m, *rest), v in public.items()
-                if v[0] or v[1]
+                if any(v)
             ]
-            _upsert(cursor, MonthlyPublicCount, _PUBLIC_KEY, ("opened", "closed"), public_rows)
+            _upsert(cursor, MonthlyPublicCount, _PUBLIC_KEY, _COUNT_SUMS, public_rows)
             _histograms_add(cursor, month_closes, private, day)
         self.counts.clear()
         self.close_times.clear()
@@ -292,7 +299,7 @@ def public_rollups_rebuild(cursor: Any) -> None:
     from `MonthlyCloseTime`): after a request type turned private or public again, or after those
     tables were rebuilt."""
     _public_rebuild(cursor, DepartmentCloseTime, CloseTimeTotal, _DEPARTMENT_KEY, ("count",))
-    _public_rebuild(cursor, MonthlyPublicCount, MonthlyCaseCount, _PUBLIC_KEY, ("opened", "closed"))
+    _public_rebuild(cursor, MonthlyPublicCount, MonthlyCaseCount, _PUBLIC_KEY, _COUNT_SUMS)
     for packed in _PACKED:
         if packed.public_only:
             _packed_rebuild(cursor, packed)
@@ -346,10 +353,14 @@ def rebuild(*, exclusive: bool = False) -> tuple[int, int, int, int]:
     for src, area in sources:
         head = f"{dims}, {area} AS area_id"
         counted.append(
-            f"SELECT c.requested_day AS day, {head}, c.status_group AS g, 1 AS o, 0 AS x {src}"
+            f"SELECT c.requested_day AS day, {head}, c.status_group AS g, 1 AS o, 0 AS x,"
+            f" 0 AS t, 0 AS l {src}"
         )
+        # NULL (no target) is neither: CASE WHEN takes it as false on both sides.
         counted.append(
-            f"SELECT c.closed_day AS day, {head}, c.status_group AS g, 0 AS o, 1 AS x {src}"
+            f"SELECT c.closed_day AS day, {head}, c.status_group AS g, 0 AS o, 1 AS x,"
+            " CASE WHEN c.within_target THEN 1 ELSE 0 END AS t,"
+            f" CASE WHEN NOT c.within_target THEN 1 ELSE 0 END AS l {src}"
             " WHERE c.closed_day IS NOT NULL"
         )
         timed.append(
@@ -373,8 +384,9 @@ def rebuild(*, exclusive: bool = False) -> tuple[int, int, int, int]:
         if sorted_build:
             indexes_drop((*tables, *also))
         cursor.execute(
-            f"INSERT INTO {counts_table} ({columns}, status_group, opened, closed)"
-            f" SELECT {columns}, g, SUM(o), SUM(x) FROM ({' UNION ALL '.join(counted)}) AS parts"
+            f"INSERT INTO {counts_table} ({columns}, status_group, opened, closed, on_time, late)"
+            f" SELECT {columns}, g, SUM(o), SUM(x), SUM(t), SUM(l)"
+            f" FROM ({' UNION ALL '.join(counted)}) AS parts"
             f" GROUP BY {day_key}, g ORDER BY {day_key}, g"
         )
         cursor.execute(
@@ -384,8 +396,10 @@ def rebuild(*, exclusive: bool = False) -> tuple[int, int, int, int]:
         )
         # A month's rows are its days' rows summed: the day tables were just rebuilt from cases.
         cursor.execute(
-            f"INSERT INTO {month_counts} (month, {dimensions}, status_group, opened, closed)"
-            f" SELECT {month}, {dimensions}, status_group, SUM(opened), SUM(closed)"
+            f"INSERT INTO {month_counts} (month, {dimensions}, status_group, opened, closed,"
+            " on_time, late)"
+            f" SELECT {month}, {dimensions}, status_group, SUM(opened), SUM(closed),"
+            " SUM(on_time), SUM(late)"
             f" FROM {counts_table} GROUP BY {month_key}, status_group"
             f" ORDER BY {month_key}, status_group"
         )

@@ -44,7 +44,7 @@ from civicstat.maps.cells import CellDelta
 _SOURCE_FIELDS = (
     "external_id", "service_id", "department_id", "status", "status_group", "description",
     "address", "zip_code", "lat", "lon", "location_approximate", "requested_at", "updated_at",
-    "closed_at", "expected_at", "channel", "attributes", "closed_approximate",
+    "closed_at", "expected_at", "channel", "attributes", "closed_approximate", "on_time",
 )  # fmt: skip
 _DERIVED_FIELDS = (
     "h3_cell",
@@ -55,6 +55,7 @@ _DERIVED_FIELDS = (
     "close_bucket",
     "fingerprint",
     "ingested_at",
+    "within_target",
 )
 
 
@@ -209,6 +210,13 @@ def case_upsert(
     zone = ZoneInfo(settings.TIME_ZONE)
     index = areas if areas is not None else area_index()
     area_lists = index.containing([r.lat for r in records], [r.lon for r in records])
+    # The targets staff set on the batch's request types: a case the source gives no target
+    # is judged against its request type's.
+    service_ids = {r.service_id for r in records if r.service_id is not None}
+    targets: dict[int, int | None] = {}
+    if service_ids:
+        with_target = Service.objects.filter(pk__in=service_ids, target_days__isnull=False)
+        targets = dict(with_target.order_by().values_list("id", "target_days"))
 
     now = timezone.now()
     ops = connection.ops
@@ -218,16 +226,16 @@ def case_upsert(
     with transaction.atomic(), connection.cursor() as cursor:
         sensitive = _layer_sensitive(cursor, layer)
         derived = {
-            r.external_id: Derived(r, zone, a, sensitive=sensitive)
+            r.external_id: Derived(r, zone, a, targets.get(r.service_id or 0), sensitive=sensitive)
             for r, a in zip(records, area_lists, strict=True)
         }
         existing: dict[str, tuple[int, int, str, str, int | None, int | None, str, str | None,
-                                  int | None]] = {}  # fmt: skip
+                                  int | None, bool | None]] = {}  # fmt: skip
         for chunk in _chunks(list(by_id), (limit or 5000) - 1):
             where, params = where_in("external_id", chunk)
             cursor.execute(
                 "SELECT external_id, id, fingerprint, status, status_group, service_id,"
-                " department_id, requested_day, closed_day, close_bucket"
+                " department_id, requested_day, closed_day, close_bucket, within_target"
                 f" FROM {table} WHERE layer_id = %s AND {where}",
                 [layer.id, *params],
             )
@@ -254,9 +262,9 @@ def case_upsert(
                 r.description, r.address, r.zip_code, r.lat, r.lon, r.location_approximate,
                 adapt.dt(r.requested_at), adapt.dt(r.updated_at), adapt.dt(r.closed_at),
                 adapt.dt(r.expected_at), r.channel, adapt.json(r.attributes, d.attributes_json),
-                r.closed_approximate, d.cell, d.public_lat, d.public_lon,
+                r.closed_approximate, r.on_time, d.cell, d.public_lat, d.public_lon,
                 adapt.day(d.requested_day), adapt.day(d.closed_day), d.close_bucket,
-                d.fingerprint, now_value,
+                d.fingerprint, now_value, d.within_target,
             ]  # fmt: skip
 
         columns = [_column(f) for f in (*_SOURCE_FIELDS, *_DERIVED_FIELDS)]
@@ -286,7 +294,8 @@ def case_upsert(
                 delta.add_case(sign=1, layer_id=layer.id, service_id=r.service_id,
                                department_id=r.department_id, area_ids=d.area_ids,
                                status_group=r.status_group, requested_day=d.requested_day,
-                               closed_day=d.closed_day, close_bucket=d.close_bucket)  # fmt: skip
+                               closed_day=d.closed_day, close_bucket=d.close_bucket,
+                               within_target=d.within_target)  # fmt: skip
             cells.count_stored(cursor, list(ids.values()), sign=1)
             result.created = len(new)
 
@@ -302,7 +311,9 @@ def case_upsert(
             cells.count_stored(cursor, changed_ids, sign=1)
             unlink: list[tuple[int, int]] = []
             for r in changed:
-                case_id, _, status, group, svc, dept, rday, cday, bucket = existing[r.external_id]
+                case_id, _, status, group, svc, dept, rday, cday, bucket, was_within = existing[
+                    r.external_id
+                ]
                 d = derived[r.external_id]
                 before = old_areas.get(case_id, set())
                 if before != set(d.area_ids):
@@ -311,12 +322,14 @@ def case_upsert(
                 delta.add_case(sign=-1, layer_id=layer.id, service_id=svc, department_id=dept,
                                area_ids=before, status_group=group,
                                requested_day=as_date(rday) or d.requested_day,
-                               closed_day=as_date(cday),
-                               close_bucket=bucket)  # fmt: skip
+                               closed_day=as_date(cday), close_bucket=bucket,
+                               within_target=None if was_within is None
+                               else bool(was_within))  # fmt: skip
                 delta.add_case(sign=1, layer_id=layer.id, service_id=r.service_id,
                                department_id=r.department_id, area_ids=d.area_ids,
                                status_group=r.status_group, requested_day=d.requested_day,
-                               closed_day=d.closed_day, close_bucket=d.close_bucket)  # fmt: skip
+                               closed_day=d.closed_day, close_bucket=d.close_bucket,
+                               within_target=d.within_target)  # fmt: skip
                 if status != r.status:
                     events.append(_transition_event(case_id, status, group, r, now))
             if unlink:

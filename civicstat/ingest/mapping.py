@@ -101,6 +101,31 @@ class AreaColumn:
     name: str = "{}"
 
 
+@dataclass(frozen=True)
+class OnTimeColumn:
+    """[on_time]: a column holding the city's own verdict on each case against its target, and
+    the values that mean "on time" and "late" (compared without case or surrounding spaces)."""
+
+    column: str
+    on_time: frozenset[str]
+    late: frozenset[str]
+
+    def verdict(self, text: str) -> bool | None:
+        """True on time, False late, None for an empty value; KeyError for any other value."""
+        value = text.strip().casefold()
+        if not value:
+            return None
+        if value in self.on_time:
+            return True
+        if value in self.late:
+            return False
+        raise KeyError(value)
+
+    def described(self) -> str:
+        return (f"{' or '.join(sorted(self.on_time))} (on time) or "
+                f"{' or '.join(sorted(self.late))} (late)")  # fmt: skip
+
+
 @dataclass
 class Profile:
     name: str
@@ -126,10 +151,12 @@ class Profile:
     service_names: dict[str, ServiceName] = field(default_factory=dict)  # by service code
     placeholders: list[tuple[float, float]] = field(default_factory=list)
     require_location: bool = True
+    on_time: OnTimeColumn | None = None
 
     def used_columns(self) -> set[str]:
         return {*self.columns.values(), *self.attributes.values(),
-                *(r.column for r in self.layer_rules), *(a.column for a in self.areas)}  # fmt: skip
+                *(r.column for r in self.layer_rules), *(a.column for a in self.areas),
+                *([self.on_time.column] if self.on_time else [])}  # fmt: skip
 
     def required_columns(self) -> set[str]:
         return {self.columns[f] for f in REQUIRED_FIELDS if f in self.columns}
@@ -311,6 +338,8 @@ def _parse(data: dict[str, Any], file: Path) -> Profile:
                                '{ name = "Arson", group = "Property crime" }')  # fmt: skip
         profile.service_names[str(code)] = ServiceName(spec["name"][:255],
                                                        spec.get("group", "")[:150])  # fmt: skip
+    if "on_time" in data:
+        profile.on_time = _parse_on_time(data["on_time"], file)
     for point in data.get("placeholder_locations", []):
         profile.placeholders.append((float(point["lat"]), float(point["lon"])))
     return profile
@@ -340,6 +369,28 @@ def _aliases(data: dict[str, Any], table: str, what: str, file: Path) -> dict[st
     if problems:
         raise ProfileError(f"{file}: [{table}]: {'; '.join(problems)}")
     return dict(pairs)
+
+
+def _parse_on_time(spec: Any, file: Path) -> OnTimeColumn:
+    """[on_time]: column = "…", on_time = ["…"], late = ["…"]."""
+    example = 'column = "ontime", on_time = ["ONTIME"], late = ["OVERDUE"]'
+    if not isinstance(spec, dict) or set(spec) != {"column", "on_time", "late"}:
+        raise ProfileError(f"{file}: [on_time] needs exactly {example}")
+    if not isinstance(spec["column"], str) or not spec["column"]:
+        raise ProfileError(f"{file}: on_time.column must be the name of a column")
+    values: dict[str, frozenset[str]] = {}
+    for side in ("on_time", "late"):
+        given = spec[side]
+        given = [given] if isinstance(given, str) else given
+        if not (isinstance(given, list) and given
+                and all(isinstance(v, str) and v.strip() for v in given)):  # fmt: skip
+            raise ProfileError(f"{file}: on_time.{side} must be a value or a list of values the "
+                               f"column holds, such as {example}")  # fmt: skip
+        values[side] = frozenset(v.strip().casefold() for v in given)
+    if both := values["on_time"] & values["late"]:
+        raise ProfileError(f"{file}: [on_time] lists {', '.join(map(repr, sorted(both)))} as both "
+                           "on time and late")  # fmt: skip
+    return OnTimeColumn(spec["column"], values["on_time"], values["late"])
 
 
 def _parse_columns(profile: Profile, columns: dict[str, Any], file: Path) -> None:

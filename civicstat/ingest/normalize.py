@@ -170,6 +170,8 @@ class RowNormalizer:
         self.attr = [(name, key(column)) for name, column in profile.attributes.items()]
         self.rules = [(key(r.column), r.pattern, r.layer) for r in profile.layer_rules]
         self.area_columns = [(a.kind, key(a.column), a.column) for a in profile.areas]
+        self.on_time = profile.on_time
+        self.on_time_key = key(profile.on_time.column) if profile.on_time else None
         self.formats: dict[str, list[str]] = {}
         self.parsers: dict[str, Callable[[str], datetime]] = {}
         shared: dict[tuple[str, ...], Callable[[str], datetime]] = {}
@@ -290,6 +292,7 @@ class RowNormalizer:
             updated_at=self._when(values, "updated_at", warnings),
             closed_at=closed,
             expected_at=self._when(values, "expected_at", warnings),
+            on_time=self._on_time(values, warnings),
             channel=fit(self._get(values, "channel"), "channel", 50, warnings),
             attributes=self._attributes(values, warnings),
         )
@@ -310,6 +313,21 @@ class RowNormalizer:
         return Normalized(layer, code, service_name, service_group,
                           fit(self._get(values, "department"), "department", 150, warnings),
                           record, areas, warnings)  # fmt: skip
+
+    def _on_time(self, values: Any, warnings: list[tuple[str, str, str]]) -> bool | None:
+        """The city's own verdict on the case ([on_time]); a value the mapping does not list is
+        left out, with a warning, and the case is judged by its target date if it has one."""
+        if self.on_time is None:
+            return None
+        text = self._text(values, self.on_time_key)
+        try:
+            return self.on_time.verdict(text)
+        except KeyError:
+            warnings.append((self.on_time.column, text[:200],
+                             f"not an on-time verdict the mapping knows: {self.on_time.described()}"
+                             "; add it to [on_time] if it is one. No verdict was taken from "
+                             "it"))  # fmt: skip
+            return None
 
     def _fit(self, text: str, name: str, limit: int, warnings: list[tuple[str, str, str]]) -> str:
         """`text` cut to what its column holds; the cut is a value left out, so it is said."""

@@ -1,8 +1,10 @@
 """Department figures for the comparison page, read from the rollups only: whole months of a window
 from the month tables, its partial months (and weekly trends) from the day tables.
 
-Fair by construction: medians (from close-time histograms), not means; the share closed within the
-service's own target; and a department with fewer cases than `DEPARTMENT_MIN_VOLUME` in the period
+Fair by construction: medians (from close-time histograms), not means; the share closed within
+target, each case judged against the city's own target for it (its verdict or target date, from
+the source), else its request type's target days (`Case.within_target`, counted in the rollups'
+`on_time` and `late`); and a department with fewer cases than `DEPARTMENT_MIN_VOLUME` in the period
 is listed but not ranked, so one fast fix cannot top the table.
 """
 
@@ -33,7 +35,7 @@ from civicstat.cases.query import (
 )
 from civicstat.lib.periods import KINDS as PERIOD_KINDS
 from civicstat.lib.periods import month_split, period_of, periods_between
-from civicstat.lib.quantiles import bucket_bounds, median
+from civicstat.lib.quantiles import median
 
 PERIODS = {"week": 7, "month": 30, "quarter": 91, "year": 365, "all": 0}
 AGE_BUCKETS = (("under_30", "Under 30 days"), ("30_90", "30–90 days"), ("over_90", "Over 90 days"))
@@ -51,12 +53,21 @@ class Figures:
     previous_resolved: int = 0
     backlog: dict[str, int] = field(default_factory=lambda: {k: 0 for k, _ in AGE_BUCKETS})
     median_days: float | None = None
-    within_target: float | None = None  # share, 0..1; None when no service has a target
+    # Cases closed in the period that were judged against a target: within it, and not.
+    on_time: int = 0
+    late: int = 0
     rank: int | None = None
 
     @property
     def unassigned(self) -> bool:
         return self.key == 0
+
+    @property
+    def within_target(self) -> float | None:
+        """The share (0..1) of the cases closed in the period with a target that closed within
+        it; None when none had a target."""
+        judged = self.on_time + self.late
+        return self.on_time / judged if judged else None
 
     @property
     def volume(self) -> int:
@@ -117,19 +128,6 @@ def window_for(period: str, *, base: CaseFilter | None = None) -> Window:
     return Window(period, start, latest, data_end=found if everything else None)
 
 
-def _within_target(counts: dict[int, int], target_days: int) -> int:
-    """How many of the close times counted by bucket fell within `target_days`."""
-    limit = target_days * 86400
-    within = 0.0
-    for bucket, n in counts.items():
-        low, high = bucket_bounds(bucket)
-        if high <= limit:
-            within += n
-        elif low < limit:  # the bucket straddles the target: count its share below it
-            within += n * (limit - low) / (high - low)
-    return round(within)
-
-
 @dataclass(frozen=True)
 class _Sum:
     """A figure: `column` of the case-count rows of the days `first`..`last` (None: unbounded),
@@ -148,6 +146,8 @@ def _sums(window: Window, base: CaseFilter) -> list[_Sum]:
     sums = [
         _Sum("opened", "opened", window.start, end),
         _Sum("resolved", "closed", window.start, end),
+        _Sum("on_time", "on_time", window.start, end),
+        _Sum("late", "late", window.start, end),
     ]
     if previous := window.previous:
         sums.append(_Sum("previous_resolved", "closed", previous.start, previous.end))
@@ -248,13 +248,6 @@ def compare(
                 setattr(f, figure, getattr(f, figure) + n)
 
     histograms: defaultdict[int, defaultdict[int, int]] = defaultdict(lambda: defaultdict(int))
-    per_service: defaultdict[tuple[int, int], defaultdict[int, int]] = defaultdict(
-        lambda: defaultdict(int)
-    )
-    with_targets = Service.objects.filter(target_days__isnull=False).order_by()
-    targets = {
-        sid: days for sid, days in with_targets.values_list("id", "target_days") if days is not None
-    }
     reach = window.reach(window.start, window.end)
     every_date = window.start is None and reach is None
     if every_date:
@@ -280,22 +273,9 @@ def compare(
         # long); the comparison's (department, bucket) reads the covering index either way.
         for bucket, key, n in grouped_rows(part.values_list("bucket", by).annotate(n=Sum("count"))):
             histograms[key][bucket] += n
-    for part in parts if targets else []:
-        # Per service only for services with a target: far fewer rows come back.
-        with_target = part.filter(service_id__in=list(targets))
-        grouped = with_target.values_list(by, "service_id", "bucket").annotate(n=Sum("count"))
-        for key, service_id, bucket, n in grouped_rows(grouped):
-            per_service[(key, service_id)][bucket] += n
-    within: defaultdict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for (key, service_id), counts in per_service.items():
-        if service_id in targets:
-            within[key][0] += _within_target(counts, targets[service_id])
-            within[key][1] += sum(counts.values())
     for key, counts in histograms.items():
         seconds = median(counts)
         row(key).median_days = None if seconds is None else seconds / 86400
-        if within[key][1]:
-            row(key).within_target = within[key][0] / within[key][1]
 
     ranked = sorted(
         (f for f in rows.values()

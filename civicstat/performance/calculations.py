@@ -24,7 +24,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from civicstat.cases.models import Case, DailyCaseCount, Service
+from civicstat.cases.models import Case, DailyCaseCount
 from civicstat.cases.query import (
     CaseFilter,
     FilterError,
@@ -222,28 +222,18 @@ def last_bucket_within(seconds: float) -> int:
 def _closed_within(
     measure: Measure, f: CaseFilter, periods: list[Period], index: Callable[[date], int]
 ) -> list[Point]:
+    if not measure.target_days:
+        return _closed_within_target(f, periods, index)
     within = [0] * len(periods)
     total = [0] * len(periods)
-    groups: list[tuple[int, list[int] | None]]  # (last bucket within, services or None: all)
-    if measure.target_days:
-        groups = [(last_bucket_within(float(measure.target_days) * DAY), None)]
-    else:
-        # Each service against its own target; services without one are left out of both sides.
-        by_days: defaultdict[int, list[int]] = defaultdict(list)
-        for service_id, days in Service.objects.filter(target_days__isnull=False).values_list(
-            "id", "target_days"
-        ):
-            by_days[days or 0].append(service_id)
-        groups = [(last_bucket_within(float(d) * DAY), ids) for d, ids in by_days.items()]
     # Bucket edges grow with the bucket number, so "within the limit" is "bucket <= the limit's
-    # last bucket": each period's histogram (packed months, summed by NumPy) gives both sides,
-    # one query per distinct limit.
-    for last, services in groups:
-        histograms = _close_histograms(f, periods, index, services)
-        for i, (w, t) in enumerate(zip(histograms[:, : last + 1].sum(axis=1).tolist(),
-                                       histograms.sum(axis=1).tolist(), strict=True)):  # fmt: skip
-            within[i] += int(w)
-            total[i] += int(t)
+    # last bucket": each period's histogram (packed months, summed by NumPy) gives both sides.
+    last = last_bucket_within(float(measure.target_days) * DAY)
+    histograms = _close_histograms(f, periods, index)
+    for i, (w, t) in enumerate(zip(histograms[:, : last + 1].sum(axis=1).tolist(),
+                                   histograms.sum(axis=1).tolist(), strict=True)):  # fmt: skip
+        within[i] += int(w)
+        total[i] += int(t)
     return [
         Point(p, 100.0 * w / t, float(w), float(t))
         if t
@@ -256,6 +246,26 @@ def _closed_within(
             "Nothing to divide by: no case matching the measure was closed in this period.",
         )
         for p, w, t in zip(periods, within, total, strict=True)
+    ]
+
+
+def _closed_within_target(
+    f: CaseFilter, periods: list[Period], index: Callable[[date], int]
+) -> list[Point]:
+    """% of the cases closed in each period with a target that closed within it: each case
+    judged at ingest against the city's own target (its verdict or target date), else its request
+    type's target days (`Case.within_target`), and counted in the rollups' `on_time` and `late`.
+    Cases with no target are left out of both sides."""
+    on_time = [0] * len(periods)
+    judged = [0] * len(periods)
+    for part in _parts(f, periods, service_rows=False):
+        grouped = part.values_list("day").annotate(t=Sum("on_time"), n=Sum("late"))
+        for day, t, late in grouped_rows(grouped):
+            on_time[index(day)] += t or 0
+            judged[index(day)] += (t or 0) + (late or 0)
+    return [
+        Point(p, 100.0 * w / t if t else None, float(w), float(t))
+        for p, w, t in zip(periods, on_time, judged, strict=True)
     ]
 
 
@@ -273,20 +283,12 @@ def _median_days(f: CaseFilter, periods: list[Period], index: Callable[[date], i
 
 
 def _close_histograms(
-    f: CaseFilter,
-    periods: list[Period],
-    index: Callable[[date], int],
-    services: list[int] | None = None,
+    f: CaseFilter, periods: list[Period], index: Callable[[date], int]
 ) -> npt.NDArray[np.float64]:
-    """Each period's close-time histogram (a row per period, a column per bucket) for f, of
-    `services` only if given: whole months from the packed month histograms, summed by NumPy,
-    partial months from the day table's bucket rows."""
-    packed, day_parts = close_time_parts(
-        f, months=periods[0].kind != "week", service_rows=services is not None
-    )
-    if services is not None:
-        packed = packed.filter(service_id__in=services) if packed is not None else None
-        day_parts = [part.filter(service_id__in=services) for part in day_parts]
+    """Each period's close-time histogram (a row per period, a column per bucket) for f: whole
+    months from the packed month histograms, summed by NumPy, partial months from the day
+    table's bucket rows."""
+    packed, day_parts = close_time_parts(f, months=periods[0].kind != "week", service_rows=False)
     rows = []
     if packed is not None:
         rows = [

@@ -185,24 +185,25 @@ def timeline_spec(summary: MeasureSummary, *, height: int = 260) -> dict[str, An
                {"field": "target", "format": ",.2f"},
                {"field": "status_label", "title": "Status"},
                {"field": "note", "title": "Note"}]  # fmt: skip
-    # Without any target the target layers would draw an empty group of symbols, which axe-core
-    # reports as an image without a text alternative: leave them out.
+    # A measure with no target gets no target layers: an empty layer is an unlabelled graphic
+    # to a screen reader (axe-core: svg-img-alt).
+    targeted = any(r["target"] is not None for r in data)
     targets = [
         {"mark": {"type": "line", "strokeDash": [6, 4], "color": "#444"}, "encoding": {
             "x": x, "y": {"field": "target", "type": "quantitative"}}},
         {"mark": {"type": "point", "shape": "diamond", "size": 70, "color": "#444"},
          "encoding": {"x": x, "y": {"field": "target", "type": "quantitative"},
                       "tooltip": tooltip}},
-    ]  # fmt: skip
+    ] if targeted else []  # fmt: skip
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
-        "description": f"{m.title}: values per {m.period} with the target",
+        "description": f"{m.title}: values per {m.period}{' with the target' if targeted else ''}",
         "usermeta": EMBED_OPTIONS,
         "width": "container", "height": height,
         "data": {"values": data},
         "layer": [
             {"mark": {"type": "line", "color": "#2d5a9e"}, "encoding": {"x": x, "y": y}},
-            *(targets if any(r["target"] is not None for r in data) else []),
+            *targets,
             {"mark": {"type": "point", "filled": True, "size": 60}, "encoding": {
                 "x": x, "y": {"field": "value", "type": "quantitative"},
                 "color": {"field": "status_label", "type": "nominal", "title": "Status",

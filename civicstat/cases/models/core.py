@@ -115,7 +115,19 @@ class DepartmentAlias(models.Model):
 class ServiceQuerySet(models.QuerySet["Service"]):
     def update(self, **kwargs: Any) -> int:
         """An update that may change `private` (`bulk_update` too) brings the public figures in
-        line in its transaction, as `save()` does through the signals (`cases.receivers`)."""
+        line in its transaction, as `save()` does through the signals (`cases.receivers`); one
+        that may change `target_days` judges the services' cases again (`cases.targets`)."""
+        if "target_days" in kwargs:
+            from civicstat.cases.targets import targets_apply
+
+            with transaction.atomic(using=self.db):
+                ids = list(self.values_list("pk", flat=True))
+                count = self._update_private(**kwargs)
+                targets_apply(services=list(Service.objects.using(self.db).filter(pk__in=ids)))
+            return count
+        return self._update_private(**kwargs)
+
+    def _update_private(self, **kwargs: Any) -> int:
         if "private" not in kwargs:
             return super().update(**kwargs)
         from civicstat.cases.receivers import privacy_changes_apply
@@ -244,6 +256,9 @@ class Case(models.Model):
         help_text="The source gave no closing time: `closed_at` is when it last changed the case.",
     )
     expected_at = models.DateTimeField(null=True, blank=True)
+    # The source's own verdict on the case against its target (Kansas City's "EXCEEDED EST
+    # TIMEFRAME", Boston's "ontime"), as the mapping's [on_time] reads it; None: it gives none.
+    on_time = models.BooleanField(null=True, blank=True)
     channel = models.CharField(max_length=50, blank=True, help_text="Phone, web, app…")
     attributes = models.JSONField(default=dict, blank=True)
     # Derived at ingest in the city's time zone, because SQLite cannot convert zones in SQL and
@@ -251,6 +266,11 @@ class Case(models.Model):
     requested_day = models.DateField(editable=False)
     closed_day = models.DateField(null=True, blank=True, editable=False)
     close_bucket = models.SmallIntegerField(null=True, blank=True, editable=False)
+    # Whether a closed case closed within its target, counted by "% closed within target": the
+    # source's verdict, else its target date, else the request type's target days (set by staff);
+    # None for an open case or one with no target. Derived at ingest, and again for a request
+    # type's cases when staff change its target days (`cases.targets`), so rollups need no join.
+    within_target = models.BooleanField(null=True, blank=True, editable=False)
     # A fingerprint of the source's fields: a re-import skips a row whose fingerprint is unchanged.
     fingerprint = models.BigIntegerField(default=0, editable=False)
     ingested_at = models.DateTimeField(auto_now=True)

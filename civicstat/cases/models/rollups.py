@@ -25,7 +25,8 @@ _KEY = ("area_id", "day", "layer_id", "service_id", "department_id")
 
 
 class DailyCaseCount(models.Model):
-    """Cases opened on `day` (by current status group), and cases closed on `day`."""
+    """Cases opened on `day` (by current status group), and cases closed on `day`: of those,
+    `on_time` closed within their target and `late` did not (`Case.within_target`)."""
 
     day = models.DateField()
     layer_id = models.PositiveIntegerField()
@@ -35,6 +36,8 @@ class DailyCaseCount(models.Model):
     status_group = models.CharField(max_length=6)
     opened = models.IntegerField(default=0)
     closed = models.IntegerField(default=0)
+    on_time = models.IntegerField(default=0, db_default=0)
+    late = models.IntegerField(default=0, db_default=0)
 
     class Meta:
         constraints = [
@@ -87,7 +90,8 @@ _MONTH_KEY = ("area_id", "service_id", "month", "layer_id", "department_id")
 
 
 class _MonthCounts(models.Model):
-    """Cases opened in `month` (by current status group), and cases closed in `month`."""
+    """Cases opened in `month` (by current status group), and cases closed in `month`: of those,
+    `on_time` closed within their target and `late` did not."""
 
     month = models.DateField()  # the first day of the month
     layer_id = models.PositiveIntegerField()
@@ -96,6 +100,8 @@ class _MonthCounts(models.Model):
     status_group = models.CharField(max_length=6)
     opened = models.IntegerField(default=0)
     closed = models.IntegerField(default=0)
+    on_time = models.IntegerField(default=0, db_default=0)
+    late = models.IntegerField(default=0, db_default=0)
 
     class Meta:
         abstract = True
@@ -120,7 +126,7 @@ class MonthlyCaseCount(_MonthCounts):
             models.Index(
                 fields=[
                     *("area_id", "department_id", "month", "layer_id", "service_id"),
-                    *("status_group", "opened", "closed"),
+                    *("status_group", "opened", "closed", "on_time", "late"),
                 ],
                 name="monthly_case_count_cover",
             )

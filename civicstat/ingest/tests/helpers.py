@@ -42,13 +42,13 @@ def rollup_state() -> tuple[set[tuple[Any, ...]], ...]:
     """Every row of the rollup tables, to compare two ways of building them."""
     counts = set(DailyCaseCount.objects.values_list(
         "day", "layer_id", "service_id", "department_id", "area_id", "status_group", "opened",
-        "closed"))  # fmt: skip
+        "closed", "on_time", "late"))  # fmt: skip
     closes = set(DailyCloseTime.objects.values_list(
         "day", "layer_id", "service_id", "department_id", "area_id", "bucket", "count"
     ))  # fmt: skip
     month_counts = set(MonthlyCaseCount.objects.values_list(
         "month", "layer_id", "service_id", "department_id", "area_id", "status_group", "opened",
-        "closed"))  # fmt: skip
+        "closed", "on_time", "late"))  # fmt: skip
     month_closes = set(MonthlyCloseTime.objects.values_list(
         "month", "layer_id", "service_id", "department_id", "area_id", "bucket", "count"
     ))  # fmt: skip
@@ -59,8 +59,8 @@ def rollup_state() -> tuple[set[tuple[Any, ...]], ...]:
         "area_id", "department_id", "bucket", "count"
     ))  # fmt: skip
     public = set(MonthlyPublicCount.objects.values_list(
-        "area_id", "layer_id", "month", "department_id", "status_group", "opened", "closed"
-    ))  # fmt: skip
+        "area_id", "layer_id", "month", "department_id", "status_group", "opened", "closed",
+        "on_time", "late"))  # fmt: skip
     # A packed histogram's entries, one per bucket, as MonthlyCloseTime's rows are.
     packed = {
         (*key, bucket, n)

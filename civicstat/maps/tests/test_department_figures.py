@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db.models import Count, QuerySet
 
 from civicstat.cases.models import Case, Department, Service
+from civicstat.cases.rollups import rebuild
 from civicstat.lib.quantiles import median
 from civicstat.maps.departments import (
     PERIODS,
@@ -72,15 +73,21 @@ def exact(cases: QuerySet[Case], by: str, window: Window, today: date) -> dict[i
         assert case.closed_at is not None and case.close_bucket is not None
         key = getattr(case, by) or 0
         buckets[key][case.close_bucket] += 1
-        if case.service and case.service.target_days is not None:
+        # The city's verdict on the case, else its target date, else the service's target days.
+        verdict = case.on_time
+        if verdict is None and case.expected_at is not None:
+            verdict = case.closed_at <= case.expected_at
+        if verdict is None and case.service and case.service.target_days is not None:
             seconds = (case.closed_at - case.requested_at).total_seconds()
-            within[key][0] += seconds <= case.service.target_days * 86400
+            verdict = seconds <= case.service.target_days * 86400
+        if verdict is not None:
+            within[key][0] += verdict
             within[key][1] += 1
     for key, counter in buckets.items():
         middle = median(counter)
         out[key]["median_days"] = None if middle is None else middle / 86400
     for key, (inside, total) in within.items():
-        out[key]["within_target"] = inside / total
+        out[key].update(within_target=inside / total, on_time=inside, late=total - inside)
     return dict(out)
 
 
@@ -88,7 +95,8 @@ def shown(figures: list[Figures]) -> dict[int, dict[str, Any]]:
     out: dict[int, dict[str, Any]] = {}
     for f in figures:
         row: dict[str, Any] = {
-            "opened": f.opened, "resolved": f.resolved, "previous_resolved": f.previous_resolved
+            "opened": f.opened, "resolved": f.resolved, "previous_resolved": f.previous_resolved,
+            "on_time": f.on_time, "late": f.late,
         }  # fmt: skip
         row.update(f.backlog)
         row.update(median_days=f.median_days, within_target=f.within_target)
@@ -99,10 +107,11 @@ def shown(figures: list[Figures]) -> dict[int, dict[str, Any]]:
 def assert_same(got: dict[int, dict[str, Any]], expected: dict[int, dict[str, Any]]) -> None:
     for key in set(got) | set(expected):
         mine, theirs = got.get(key, {}), expected.get(key, {})
-        for figure in ("opened", "resolved", "previous_resolved", "under_30", "30_90", "over_90"):
+        for figure in ("opened", "resolved", "previous_resolved", "under_30", "30_90", "over_90",
+                       "on_time", "late"):  # fmt: skip
             assert mine.get(figure, 0) == theirs.get(figure, 0), (key, figure)
-        # A close-time bucket straddling a target is split as if its times spread evenly.
-        for figure, tolerance in (("median_days", 1e-9), ("within_target", 0.03)):
+        # Each case is judged against its target at ingest: the share is exact.
+        for figure, tolerance in (("median_days", 1e-9), ("within_target", 1e-9)):
             value, exact_value = mine.get(figure), theirs.get(figure)
             assert (value is None) == (exact_value is None), (key, figure)
             if value is not None:
@@ -112,7 +121,8 @@ def assert_same(got: dict[int, dict[str, Any]], expected: dict[int, dict[str, An
 @pytest.mark.parametrize("days_after_data", [10, 45, 400])
 def test_every_figure_equals_the_public_cases_counted_one_by_one(imported, days_after_data):
     """Each period, with "today" just after the data (backlog ages cutting months), or long after
-    it; some services with a target, and the busiest department's busiest service private."""
+    it; the city's own verdict on most cases, some services with a target (for the cases with no
+    verdict), and the busiest department's busiest service private."""
     busiest = Department.objects.annotate(n=Count("cases")).order_by("-n").first()
     assert busiest is not None
     services = Service.objects.filter(department=busiest).annotate(n=Count("cases"))
@@ -123,6 +133,13 @@ def test_every_figure_equals_the_public_cases_counted_one_by_one(imported, days_
     hidden.save()
     targets = Service.objects.annotate(n=Count("cases")).order_by("-n").values("id")[:20]
     Service.objects.filter(id__in=targets).update(target_days=10)
+    # Some cases as if the city had given no verdict (and the rollups rebuilt so), judged by
+    # the services' target days instead.
+    no_verdict = list(Case.objects.filter(status_group="closed").values_list("id", flat=True)[::7])
+    Case.objects.filter(id__in=no_verdict).update(on_time=None, within_target=None)
+    rebuild()
+    Service.objects.filter(id__in=targets).update(target_days=5)  # judged again: by the 5 days
+    assert Case.objects.filter(on_time=None, within_target__isnull=False).exists()
 
     public = Case.objects.exclude(service_id=hidden.id)
     assert public.count() < Case.objects.count()

@@ -72,6 +72,28 @@ def test_violations_closed_within_60_days_match_exact_durations(demo: None) -> N
         assert exact - edge[v.period_start] <= v.numerator <= exact
 
 
+def test_requests_closed_within_the_citys_time_frame_match_its_own_verdicts(demo: None) -> None:
+    """Kansas City's EXCEEDED EST TIMEFRAME on each closed 311 request, counted one by one."""
+    measure = Measure.objects.get(slug="requests-closed-within-city-time-frame")
+    closed = cases(CaseFilter(layers=["311-requests"])).exclude(closed_day=None)
+    on_time: Counter[date] = Counter()
+    judged: Counter[date] = Counter()
+    for flag, day in closed.values_list("attributes__exceeded_estimated_timeframe", "closed_day"):
+        assert day is not None
+        if flag in ("Y", "N"):
+            judged[period_of(day, "month").start] += 1
+            on_time[period_of(day, "month").start] += flag == "N"
+    assert sum(judged.values()) > 8000
+    got = {v.period_start: (v.numerator, v.denominator) for v in measure.values.all()}
+    assert {k: v for k, v in got.items() if v[1]} == {
+        k: (float(on_time[k]), float(n)) for k, n in judged.items()
+    }
+    latest = measure.values.exclude(value=None).latest("period_start")
+    assert latest.value == pytest.approx(
+        100 * on_time[latest.period_start] / judged[latest.period_start]
+    )
+
+
 def test_walton_countys_published_values_and_projections(db: None) -> None:
     assert walton_import() == 7
     grants = Measure.objects.get(slug__startswith="total-amount-of-grant-expenditures")
@@ -94,7 +116,7 @@ def test_reimporting_the_demo_changes_nothing(demo: None) -> None:
     before = MeasureValue.objects.count()
     demo_measures_load()
     assert MeasureValue.objects.count() == before
-    assert Measure.objects.count() == 10
+    assert Measure.objects.count() == 11
     assert isinstance(before, int) and before > 100
 
 
