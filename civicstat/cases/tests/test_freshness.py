@@ -164,3 +164,16 @@ def test_a_window_that_holds_data_days_but_matches_nothing_says_only_that(
     assert "data ends on" not in html
     # …and a window that found cases says nothing either.
     assert "data ends on" not in Client().get("/map?layer=311-requests&days=30").content.decode()
+
+
+def test_an_empty_feed_of_a_quick_window_says_where_the_layer_ends(city: dict[str, Layer]) -> None:
+    """A feed reader polling "code violations, last 30 days" learns why it stays empty."""
+    for path in ("/alerts/feed", "/alerts/feed.rss"):
+        feed = Client().get(f"{path}?layer=code-violations&days=30").content.decode()
+        assert "<entry>" not in feed and "<item>" not in feed
+        assert "No cases in the last 30 days: this layer's data ends on 30 Jun 2015." in unescape(
+            feed
+        )
+        assert "/map?layer=code-violations&amp;since=2015-06-01&amp;until=2015-06-30" in feed
+    # A feed with cases in its window says nothing of the kind.
+    assert "data ends" not in Client().get("/alerts/feed?layer=311-requests").content.decode()
