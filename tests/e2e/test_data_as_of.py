@@ -73,3 +73,26 @@ def test_an_empty_last_30_days_says_where_the_data_ends_and_offers_its_last_30_d
     expect(page.locator(".quiet-window")).to_have_count(0)
     _shoot(page, "quiet-window-followed-phone")
     page.locator("#case-list").screenshot(path=SHOTS / "quiet-window-followed-list-phone.png")
+
+
+@pytest.mark.parametrize("path", ["/", "/embed/map?layer=code-violations&days=30&list=1",
+                                  "/departments", "/performance"])  # fmt: skip
+def test_pages_and_embeds_show_data_as_of_at_desktop_and_phone_widths(
+    axe_page: Page,
+    live_server: Any,
+    kc_cases: None,
+    axe_violations: Callable[[Page], list[dict[str, Any]]],
+    path: str,
+) -> None:
+    page = axe_page
+    name = path.strip("/").split("?")[0].replace("/", "-") or "home"
+    for width, height, label in ((1366, 900, "desktop"), (390, 844, "phone")):
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(live_server.url + path)
+        expect(page.locator(".data-as-of")).to_contain_text("Data as of")
+        expect(page.locator(".data-as-of")).to_contain_text("Latest case opened")
+        violations = axe_violations(page)
+        assert not violations, f"axe-core found on {path}:\n{axe_report(violations)}"
+        scroll = page.evaluate("document.documentElement.scrollWidth")
+        assert scroll <= width, f"{path} scrolls sideways at {width} px ({scroll} px)"
+        _shoot(page, f"as-of-{name}-{label}")
