@@ -122,3 +122,20 @@ def quiet_window(query: QueryDict, f: CaseFilter, count: int) -> QuietWindow | N
     pairs += [("since", (end - timedelta(days=n - 1)).isoformat()), ("until", end.isoformat())]
     whose = {0: "the", 1: "this layer's"}.get(len(f.layers), "these layers'")
     return QuietWindow(n, end, whose, urlencode(pairs))
+
+
+def quiet_period(
+    f: CaseFilter, start: date | None, end: date, *, whose: str, keep: dict[str, str]
+) -> QuietWindow | None:
+    """Why a period `start`..`end` of the whole data (a department's "last 30 days", which end on
+    the latest day any case has) holds no case of `f`: its own latest case comes before it. The
+    query (`keep` plus since/until) is the same number of days up to that case, for the map."""
+    if start is None:
+        return None
+    found = rollup_rows(f).filter(opened__gt=0).aggregate(d=Max("day"))["d"]
+    if found is None or found >= start:
+        return None
+    n = (end - start).days + 1
+    since = (found - timedelta(days=n - 1)).isoformat()
+    query = urlencode({**keep, "since": since, "until": found.isoformat()})
+    return QuietWindow(n, found, whose, query)

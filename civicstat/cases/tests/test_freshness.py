@@ -177,3 +177,24 @@ def test_an_empty_feed_of_a_quick_window_says_where_the_layer_ends(city: dict[st
         assert "/map?layer=code-violations&amp;since=2015-06-01&amp;until=2015-06-30" in feed
     # A feed with cases in its window says nothing of the kind.
     assert "data ends" not in Client().get("/alerts/feed?layer=311-requests").content.decode()
+
+
+def test_a_department_whose_cases_end_before_the_period_says_so(city: dict[str, Layer]) -> None:
+    """The departments' "last 30 days" end on the latest day of all the data (9 Sep 2020); a
+    department whose own cases stop in 2015 says so and links to its own last 30 days."""
+    housing = department_resolve(name="Housing")
+    assert housing is not None
+    mould = service_get_or_create(layer=city["violations"], code="MOULD", name="Mould",
+                                  department=housing)  # fmt: skip
+    _cases(city["violations"], mould, [date(2015, 5, 1), date(2015, 6, 20)], "h")
+    shown = _text(f"/departments/{housing.slug}?period=month")
+    assert (
+        "No cases in the last 30 days: this department's data ends on 20 Jun 2015. "
+        "Show the last 30 days of data on the map (22 May 2015 to 20 Jun 2015)."
+    ) in shown
+    page = Client().get(f"/departments/{housing.slug}?period=month").content.decode()
+    link = f"/map?department={housing.slug}&amp;since=2015-05-22&amp;until=2015-06-20"
+    assert f'href="{link}"' in page
+    # The whole history, and a department with cases in the period, need no such note.
+    assert "data ends on" not in _text(f"/departments/{housing.slug}?period=all")
+    assert "data ends on" not in _text("/departments/public-works?period=month")
