@@ -96,3 +96,35 @@ def test_pages_and_embeds_show_data_as_of_at_desktop_and_phone_widths(
         scroll = page.evaluate("document.documentElement.scrollWidth")
         assert scroll <= width, f"{path} scrolls sideways at {width} px ({scroll} px)"
         _shoot(page, f"as-of-{name}-{label}")
+
+
+def test_a_department_whose_cases_end_early_says_so_on_its_page(
+    axe_page: Page,
+    live_server: Any,
+    kc_cases: None,
+    axe_violations: Callable[[Page], list[dict[str, Any]]],
+) -> None:
+    """The department whose latest case is the oldest: its last 30 days of data are empty."""
+    from civicstat.cases.models import Department
+
+    earliest = (
+        Department.objects.annotate(last=Max("cases__requested_day"))
+        .filter(last__isnull=False)
+        .order_by("last")
+        .first()
+    )
+    assert earliest is not None
+    page = axe_page
+    for width, height, label in ((1366, 900, "desktop"), (390, 844, "phone")):
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(f"{live_server.url}/departments/{earliest.slug}?period=month")
+        expect(page.locator(".quiet-window")).to_contain_text(
+            "No cases in the last 30 days: this department's data ends on"
+        )
+        violations = axe_violations(page)
+        assert not violations, f"axe-core found:\n{axe_report(violations)}"
+        scroll = page.evaluate("document.documentElement.scrollWidth")
+        assert scroll <= width, f"the page scrolls sideways at {width} px ({scroll} px)"
+        _shoot(page, f"quiet-department-{label}")
+    page.locator(".quiet-window").get_by_role("link").click()
+    assert int(page.locator("#match-count").inner_text().replace(",", "")) > 0
