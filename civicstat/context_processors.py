@@ -5,6 +5,9 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import SimpleLazyObject
+
+from civicstat.cases.freshness import data_as_of
 
 # The site's main navigation: (label, URL name). Apps that are not installed, or not built yet,
 # simply have no entry, because their URL name does not resolve.
@@ -19,7 +22,12 @@ NAVIGATION = (
 
 
 def site(request: HttpRequest) -> dict[str, Any]:
-    return {"CITY_NAME": settings.CITY_NAME, "NAVIGATION": _navigation(request)}
+    return {
+        "CITY_NAME": settings.CITY_NAME,
+        "NAVIGATION": _navigation(request),
+        # Read only by the templates that show it (every page's footer, the embeds).
+        "DATA_AS_OF": SimpleLazyObject(data_as_of),
+    }
 
 
 def _navigation(request: HttpRequest) -> list[dict[str, Any]]:

@@ -10,11 +10,18 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
 
 from civicstat.alerts.models import MIN_RADIUS_M
+from civicstat.cases.freshness import quiet_window
 from civicstat.cases.models import Case
 from civicstat.cases.query import FilterError, cases, parse_filters
 from civicstat.lib import params
 from civicstat.lib.geo import circle_bbox, haversine_m
 from civicstat.readlimits import text_refusal, throttled, time_limited
+
+
+class _Found(list[Case]):
+    """The feed's cases, and why there are none when a quick window ends after the data."""
+
+    note: str = ""
 
 
 def _searches_text(request: HttpRequest) -> bool:
@@ -27,7 +34,6 @@ class WatchFeed(Feed):  # type: ignore[type-arg]
     feed_type: type[SyndicationFeed] = Atom1Feed
     title = "CivicStat alerts feed"
     link = "/alerts"
-    description = "New cases matching a watch"
 
     def __call__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         answer = time_limited(refuse=text_refusal)(self._answer)
@@ -39,7 +45,7 @@ class WatchFeed(Feed):  # type: ignore[type-arg]
         except (FilterError, ValueError) as error:
             return HttpResponse(str(error), status=400, content_type="text/plain")
 
-    def get_object(self, request: HttpRequest, *args: Any, **kwargs: Any) -> list[Case]:
+    def get_object(self, request: HttpRequest, *args: Any, **kwargs: Any) -> _Found:
         f = parse_filters(request.GET)
         circle = None
         if "lat" in request.GET or "radius" in request.GET:
@@ -52,7 +58,7 @@ class WatchFeed(Feed):  # type: ignore[type-arg]
         rows = cases(f).select_related("layer", "service").order_by("-requested_at")
         if circle is not None:
             rows = rows.filter(location_approximate=False)
-        found = []
+        found = _Found()
         for case in rows[:500]:
             # An open feed measures from the public point (`civicstat.cases.sensitive`): circles
             # drawn at will around exact points would, one after another, corner a crime's place.
@@ -61,10 +67,22 @@ class WatchFeed(Feed):  # type: ignore[type-arg]
                 found.append(case)
             if len(found) == 50:
                 break
+        if quiet := quiet_window(request.GET, f, len(found)):
+            found.note = (
+                f"No cases in the last {quiet.days} days: {quiet.whose} data ends on "
+                f"{quiet.data_end:%-d %b %Y}. The last {quiet.days} days of data: "
+                f"{settings.SITE_URL}/map?{quiet.query}"
+            )
         return found
 
     def items(self, obj: list[Case]) -> list[Case]:
         return obj
+
+    def description(self, obj: _Found) -> str:  # RSS; Atom's subtitle below
+        return f"New cases matching a watch. {obj.note}".strip()
+
+    def subtitle(self, obj: _Found) -> str:
+        return self.description(obj)
 
     def item_title(self, item: Case) -> str:
         name = item.service.name if item.service else item.layer.noun.capitalize()

@@ -79,18 +79,25 @@ def data_version_bump(scope: ChangeScope | None = None) -> None:
     Once that transaction commits, `cases_changed` tells the apps that react to new data what
     changed (`scope`; None when anything may have).
     """
-    data_version_touch()
+    data_version_touch(cases_changed=True)
     transaction.on_commit(
         lambda: cases_changed.send(sender=Case, version=data_version(), scope=scope), robust=True
     )
 
 
-def data_version_touch() -> None:
+def data_version_touch(*, cases_changed: bool = False) -> None:
     """Move the data version for an edit that public pages show but that changed no case (a
     measure published or recomputed, a department renamed): every cached page and ETag goes
-    stale at once, and nothing is recomputed (no `cases_changed`)."""
-    if not DataVersion.objects.filter(pk=1).update(version=F("version") + 1):
-        DataVersion.objects.create(version=1)
+    stale at once, and nothing is recomputed (no `cases_changed`).
+
+    `cases_changed` (from `data_version_bump`) also stamps the time pages give as "data as of".
+    An `update()` skips `auto_now`, so both times are set here."""
+    now = timezone.now()
+    stamps: dict[str, Any] = {"changed_at": now}
+    if cases_changed:
+        stamps["cases_changed_at"] = now
+    if not DataVersion.objects.filter(pk=1).update(version=F("version") + 1, **stamps):
+        DataVersion.objects.create(version=1, **stamps)
 
 
 def data_version_follows(

@@ -8,8 +8,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from civicstat.cases.freshness import quiet_period
 from civicstat.cases.models import Department
 from civicstat.cases.query import CaseFilter, FilterError
 from civicstat.cases.services import data_version
@@ -82,7 +84,9 @@ def department_detail(request: HttpRequest, slug: str) -> HttpResponse:
     figures = department_services(department, window)
     points = trend(base, window)
     context = _context(period, figures, "Service")
+    quiet = quiet_period(base, window.start, window.end, whose="this department's",
+                         keep={"department": department.slug})  # fmt: skip
     return render(request, "maps/department.html", {
         **context, "department": department, "window": window, "trend": charts.trend(points),
-        "trend_rows": points,
+        "trend_rows": points, "quiet": quiet, "quiet_url": reverse("map"),
     })  # fmt: skip

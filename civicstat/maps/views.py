@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from civicstat.cases.freshness import quiet_window
 from civicstat.cases.models import Area, Case, Layer
 from civicstat.cases.query import (
     CaseFilter,
@@ -128,9 +129,11 @@ def map_page(request: HttpRequest) -> HttpResponse:
     except FilterError as error:
         return bad_request(request, error)
     f.bbox = None  # the page lists everything the filters select; the map asks per viewport
+    count = match_count(f)
     return render(request, "maps/map.html", {
         "choices": choices(), "selected": selected(request.GET), "day_choices": DAY_CHOICES,
-        "count": match_count(f), "recent": _page_of(f, "-opened", 1)[:20],
+        "count": count, "recent": _page_of(f, "-opened", 1)[:20],
+        "quiet": quiet_window(request.GET, f, count),
         "config": _map_config(request), "query": filter_query(request.GET),
         "generalised": _generalised_layers(f),
         "hide_closed_query": filter_query(request.GET, drop=("bbox", "status"), status="open"),
@@ -173,6 +176,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "next": f"?{query}&sort={sort}&page={page + 1}" if page < min(pages, deepest) else "",
         "deepest": deepest if pages > deepest else 0,
         "caption": f"Matching cases, page {page:,} of {pages:,}",
+        "quiet": quiet_window(request.GET, f, count),
     })  # fmt: skip
 
 
@@ -267,8 +271,10 @@ def embed_map(request: HttpRequest) -> HttpResponse:
         return bad_request(request, error)
     f.bbox = None
     query = filter_query(request.GET)
+    count = match_count(f)
     return render(request, "maps/embed.html", {
-        "config": _map_config(request, embed=True), "count": match_count(f),
+        "config": _map_config(request, embed=True), "count": count,
+        "quiet": quiet_window(request.GET, f, count),
         "rows": _page_of(f, "-opened", 1)[:10] if request.GET.get("list") else [],
         "full_map": f"{settings.SITE_URL}{reverse('map')}" + (f"?{query}" if query else ""),
         "generalised": _generalised_layers(f),

@@ -378,6 +378,9 @@ class DataVersion(models.Model):
 
     version = models.BigIntegerField(default=0)
     changed_at = models.DateTimeField(auto_now=True)
+    # When cases themselves last changed (an import, a sync, a write): what pages call "data as
+    # of". `changed_at` also moves for edits that change no case (a measure recomputed).
+    cases_changed_at = models.DateTimeField(null=True, blank=True)
     # Set while a bulk load writes cases without their rollups (`civicstat.cases.bulkload`).
     rollups_stale = models.BooleanField(default=False)
 
