@@ -222,3 +222,20 @@ def test_drafts_stay_off_the_public_pages(client: Client, areas: None, tmp_path:
     _command(path, "--default-area=governance", "--draft")
     assert "What residents say" not in _text(client.get("/performance").content)
     assert client.get("/performance/surveys/residents/").status_code == 404
+
+
+def test_renaming_a_survey_in_the_admin_shows_at_once(
+    client: Client, admin_client: Client, areas: None, tmp_path: Path
+) -> None:
+    """Survey pages are cached by data version: an edit of the survey must move it."""
+    path = tmp_path / "s.csv"
+    path.write_text(HEADER + "Libraries,Opening hours,pct_satisfied,2018-19,2019,70\n")
+    _command(path, "--item-area=Opening hours=governance")
+    assert "Resident survey" in _text(client.get("/performance").content)  # now cached
+    survey = Survey.objects.get()
+    change = f"/admin/performance/survey/{survey.pk}/change/"
+    assert "Opening hours" in _text(admin_client.get(change).content)
+    survey.name = "Residents survey 2019"
+    survey.save()
+    assert "Residents survey 2019" in _text(client.get("/performance").content)
+    assert SurveyItem.objects.get().measure.goal.area.slug == "governance"
