@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
-from civicstat.lib.periods import period_of
-from civicstat.performance.models import Measure, MeasureTarget, MeasureValue, Status
+from civicstat.lib.periods import period_of, periods_between
+from civicstat.performance.models import Measure, MeasureTarget, MeasureValue, Status, StatusRule
 from civicstat.performance.scoring import composite
 
 # vega-embed and vega-tooltip would add <style> elements, which the site's CSP (style-src 'self')
@@ -103,6 +104,15 @@ class GroupSummary:
         return composite(m.score for m in self.measures)
 
     @property
+    def unrated(self) -> int:
+        """Measures with no status rule (a survey item, a plain count): in no count above."""
+        return sum(1 for m in self.measures if m.measure.status_rule == StatusRule.NONE)
+
+    @property
+    def rated(self) -> int:
+        return len(self.measures) - self.unrated
+
+    @property
     def counts(self) -> dict[str, int]:
         c = Counter(m.status for m in self.measures)
         return {"on_track": c[Status.ON_TRACK], "near": c[Status.NEAR],
@@ -145,25 +155,37 @@ def timeline_spec(summary: MeasureSummary, *, height: int = 260) -> dict[str, An
         # label them by calendar month.
         x: dict[str, Any] = {"field": "period", "type": "ordinal", "title": None, "sort": None,
                              "axis": {"labelAngle": 0}}  # fmt: skip
+        if data:
+            # Every period from the first to the last on the axis, so a gap (a survey not run
+            # from FY2006 to FY2011) keeps its width instead of FY2005 sitting next to FY2012.
+            first, last = (date.fromisoformat(data[i]["start"]) for i in (0, -1))
+            every = periods_between(first, last, m.period, m.fiscal_start)
+            x["scale"] = {"domain": [p.label for p in every]}
     else:
         x = {"field": "start", "type": "temporal", "title": None}
     y = {"field": "value", "type": "quantitative", "title": m.get_unit_display()}
     tooltip = [{"field": "period"}, {"field": "value", "format": ",.2f"},
                {"field": "target", "format": ",.2f"},
                {"field": "status_label", "title": "Status"}]  # fmt: skip
+    # Drawn only when there is a target: an empty mark layer is an unlabelled graphic to a
+    # screen reader (axe: svg-img-alt), as on a survey item, which has none.
+    target_layers = [
+        {"mark": {"type": "line", "strokeDash": [6, 4], "color": "#444"}, "encoding": {
+            "x": x, "y": {"field": "target", "type": "quantitative"}}},
+        {"mark": {"type": "point", "shape": "diamond", "size": 70, "color": "#444"},
+         "encoding": {"x": x, "y": {"field": "target", "type": "quantitative"},
+                      "tooltip": tooltip}},
+    ] if any(r["target"] is not None for r in data) else []  # fmt: skip
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
-        "description": f"{m.title}: values per {m.period} with the target",
+        "description": f"{m.title}: values per {m.period}"
+        + (" with the target" if target_layers else ""),
         "usermeta": EMBED_OPTIONS,
         "width": "container", "height": height,
         "data": {"values": data},
         "layer": [
             {"mark": {"type": "line", "color": "#2d5a9e"}, "encoding": {"x": x, "y": y}},
-            {"mark": {"type": "line", "strokeDash": [6, 4], "color": "#444"}, "encoding": {
-                "x": x, "y": {"field": "target", "type": "quantitative"}}},
-            {"mark": {"type": "point", "shape": "diamond", "size": 70, "color": "#444"},
-             "encoding": {"x": x, "y": {"field": "target", "type": "quantitative"},
-                          "tooltip": tooltip}},
+            *target_layers,
             {"mark": {"type": "point", "filled": True, "size": 60}, "encoding": {
                 "x": x, "y": {"field": "value", "type": "quantitative"},
                 "color": {"field": "status_label", "type": "nominal", "title": "Status",

@@ -109,7 +109,7 @@ def category_chart_spec(category: CategorySummary) -> dict[str, Any]:
     title = "Index (2005 = 100)" if index else "% of respondents"
     scale: dict[str, Any] = {"zero": True} if index else {"domain": [0, 100]}
     y = {"field": "item", "type": "nominal", "title": None, "sort": None,
-         "axis": {"labelLimit": 180}}  # fmt: skip
+         "axis": {"labelLimit": 220}}  # fmt: skip
     tooltip = [{"field": "item", "title": "Item"}, {"field": "period", "title": "Latest"},
                {"field": "latest", "title": "Value", "format": ".1f"},
                {"field": "first_period", "title": "First"},
