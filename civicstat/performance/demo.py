@@ -64,10 +64,10 @@ KC_SURVEY = {
     "conducted_by": "ETC Institute",
     "report": "the trend tables (executive summary, pp. iii–xvii) of the 2018-19 KCMO Citizen "
     "Survey final report (FY2019)",
-    "notes": "Kansas City has surveyed its residents each year since 2005; the trend tables give "
-    "FY2005 and FY2012 to FY2019 (the 2011-12 to 2018-19 surveys). Items added in later years "
-    "start later. CivicStat's demo transcribed the tables; each value was checked against the "
-    "report's own change columns.",
+    "notes": "The trend tables give FY2005 (the 2005 survey, the base of the composite index) and "
+    "FY2012 to FY2019 (the 2011-12 to 2018-19 surveys); the years between are not in them, and "
+    "items first asked later start later. CivicStat's demo transcribed the tables; each value was "
+    "checked against the report's own change columns.",
 }
 # The invented figures the survey replaces, removed from a demo loaded before it.
 SAMPLE_MEASURE = "street-satisfaction-sample"

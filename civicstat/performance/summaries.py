@@ -154,7 +154,7 @@ def timeline_spec(summary: MeasureSummary, *, height: int = 260) -> dict[str, An
         # Few periods, named by the fiscal calendar ("FY2024", "Q1 FY2024"): a date axis would
         # label them by calendar month.
         x: dict[str, Any] = {"field": "period", "type": "ordinal", "title": None, "sort": None,
-                             "axis": {"labelAngle": 0}}  # fmt: skip
+                             "axis": {"labelAngle": 0, "labelOverlap": "greedy"}}  # fmt: skip
         if data:
             # Every period from the first to the last on the axis, so a gap (a survey not run
             # from FY2006 to FY2011) keeps its width instead of FY2005 sitting next to FY2012.
