@@ -36,6 +36,7 @@ from civicstat.cases.records import CaseRecord
 from civicstat.cases.services import case_upsert, department_resolve, layer_ensure
 from civicstat.open311.models import RequestToken, ServiceAttribute
 from civicstat.open311.services import api_key_issue
+from civicstat.performance.surveys import survey_import
 from civicstat.performance.tests.factories import a_measure
 
 pytestmark = pytest.mark.django_db
@@ -116,6 +117,7 @@ ROUTES: dict[str, Route] = {
     "performance/areas/<slug:area>/": Route("/performance/areas/{priority_area}/"),
     "performance/areas/<slug:area>/<slug:goal>/": Route(
         "/performance/areas/{priority_area}/{goal}/"),
+    "performance/surveys/<slug:slug>/": Route("/performance/surveys/{survey}/"),
     "performance/measures/<slug:slug>/": Route("/performance/measures/{measure}/"),
     "performance/measures/<slug:slug>.csv": Route("/performance/measures/{measure}.csv"),
     "performance/measures/<slug:slug>.json": Route("/performance/measures/{measure}.json"),
@@ -257,13 +259,19 @@ def town_build() -> dict[str, str]:
         radius_m=500)  # fmt: skip
     alert_services.subscription_confirm(subscription=sub)
     measure = a_measure("open-potholes")
+    survey_import(
+        text="category,item,measure,survey_period,period_end_year,value\n"
+        "Streets,Potholes filled,pct_satisfied,2023-24,2024,61.5\n",
+        slug="residents", name="Residents survey", conducted_by="A survey firm",
+        report="its report", areas={}, default_area=measure.goal.area.slug,
+    )  # fmt: skip
     return {
         "layer": layer.slug, "external_id": "1001", "department": works.slug,
         "case_id": str(case.id), "confirm_token": tokens.confirm_token(sub.id),
         "unsubscribe_token": tokens.unsubscribe_token(sub.id),
         "manage_token": tokens.manage_token(sub.subscriber_id), "subscription": str(sub.id),
         "priority_area": measure.goal.area.slug, "goal": measure.goal.slug,
-        "measure": measure.slug, "code": "POT", "request_id": "1001",
+        "measure": measure.slug, "survey": "residents", "code": "POT", "request_id": "1001",
         "open311_token": "tok-1001", "api_key": api_key_issue(name="FixIt")[1],
         "path": "nothing-here", "fmt": "json",
         "dataset_id": default_identifier(layer.slug), "data_format": "json",

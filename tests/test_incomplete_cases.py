@@ -150,6 +150,9 @@ NOT_200 = {
     "alerts-follow": 405,  # POST only
     "open311-token": 404,  # no batch service has answered a POST with this token
     "not_found:": 404,  # Open311's catch-all for any other path
+    # The town has no resident survey (a survey reads no cases; tests/test_hostile_input.py and
+    # performance/tests/test_survey.py cover its page).
+    "performance-survey": 404,
 }
 
 

@@ -29,6 +29,8 @@ from civicstat.performance.models import (
     PriorityArea,
     StaffProfile,
     Status,
+    Survey,
+    SurveyItem,
 )
 from civicstat.performance.preview import preview_response
 from civicstat.performance.services import (
@@ -256,3 +258,29 @@ class GoalAdmin(admin.ModelAdmin[Goal]):
 class StaffProfileAdmin(admin.ModelAdmin[StaffProfile]):
     list_display = ("user",)
     filter_horizontal = ("departments",)
+
+
+# ---- Resident surveys ---------------------------------------------------------------------------
+
+
+class SurveyItemInline(admin.TabularInline[SurveyItem, Survey]):
+    """The items as imported: `import_survey` owns them (a re-import replaces them), so they are
+    read here; each item's measure (its values, publishing) is edited on the measure's page."""
+
+    model = SurveyItem
+    fields = readonly_fields = ("category", "name", "kind", "measure")
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Survey | None = None) -> bool:
+        return False
+
+
+@admin.register(Survey)
+class SurveyAdmin(admin.ModelAdmin[Survey]):
+    list_display = ("name", "conducted_by", "report", "imported_at")
+    readonly_fields = ("slug", "imported_at")
+    inlines = [SurveyItemInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a survey comes from its file: manage.py import_survey

@@ -274,3 +274,55 @@ class StaffProfile(models.Model):
 
     def __str__(self) -> str:
         return str(self.user)
+
+
+class SurveyKind(models.TextChoices):
+    """What a survey item's yearly figure is; the long-format file's `measure` column."""
+
+    PCT_SATISFIED = "pct_satisfied", "% satisfied or very satisfied"
+    PCT_EXCELLENT_OR_GOOD = "pct_excellent_or_good", "% rating it excellent or good"
+    INDEX_2005_EQ_100 = "index_2005_eq_100", "Index (2005 = 100)"
+
+
+class Survey(models.Model):
+    """A resident survey imported from its trend tables: its items are manual yearly measures,
+    each filed under a priority area, so it is read where the area's other measures are."""
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=200)
+    conducted_by = models.CharField(max_length=200, help_text="Who ran it: ETC Institute…")
+    report = models.CharField(max_length=300, help_text="The report the figures come from.")
+    report_url = models.URLField(blank=True)
+    notes = models.TextField(blank=True, help_text="Markdown: anything else on the method.")
+    imported_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("performance-survey", args=[self.slug])
+
+
+class SurveyItem(models.Model):
+    """One question of a survey, in a category, with its figures kept by its measure."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="items")
+    category = models.CharField(max_length=200)
+    name = models.CharField(max_length=300)
+    kind = models.CharField(max_length=24, choices=SurveyKind.choices)
+    position = models.PositiveSmallIntegerField(default=0)
+    measure = models.OneToOneField(Measure, on_delete=models.CASCADE, related_name="survey_item")
+
+    class Meta:
+        ordering = ["survey", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["survey", "category", "name"], name="survey_item_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category}: {self.name}"

@@ -10,7 +10,15 @@ from django.dispatch import receiver
 
 from civicstat.cases.services import data_version_follows
 from civicstat.cases.signals import ChangeScope, cases_changed, service_privacy_changed
-from civicstat.performance.models import Goal, Measure, MeasureTarget, MeasureValue, PriorityArea
+from civicstat.performance.models import (
+    Goal,
+    Measure,
+    MeasureTarget,
+    MeasureValue,
+    PriorityArea,
+    Survey,
+    SurveyItem,
+)
 
 
 @receiver(cases_changed, dispatch_uid="performance-refresh")
@@ -39,7 +47,7 @@ def follow_privacy(sender: Any, **kwargs: Any) -> None:
 # Values and targets: saves only. Their bulk deletes (a refresh replaces every value) would lose
 # Django's fast delete to a receiver; the services that make them move the version themselves.
 data_version_follows(
-    saved=[PriorityArea, Goal, Measure, MeasureTarget, MeasureValue],
-    deleted=[PriorityArea, Goal, Measure],
+    saved=[PriorityArea, Goal, Measure, MeasureTarget, MeasureValue, Survey, SurveyItem],
+    deleted=[PriorityArea, Goal, Measure, Survey, SurveyItem],
     app="performance",
 )

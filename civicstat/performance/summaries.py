@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
-from civicstat.lib.periods import period_of
-from civicstat.performance.models import Measure, MeasureTarget, MeasureValue, Status
+from civicstat.lib.periods import period_of, periods_between
+from civicstat.performance.models import Measure, MeasureTarget, MeasureValue, Status, StatusRule
 from civicstat.performance.scoring import composite
 
 # vega-embed and vega-tooltip would add <style> elements, which the site's CSP (style-src 'self')
@@ -136,6 +137,15 @@ class GroupSummary:
         return composite(m.score for m in self.measures)
 
     @property
+    def unrated(self) -> int:
+        """Measures with no status rule (a survey item, a plain count): in no count above."""
+        return sum(1 for m in self.measures if m.measure.status_rule == StatusRule.NONE)
+
+    @property
+    def rated(self) -> int:
+        return len(self.measures) - self.unrated
+
+    @property
     def counts(self) -> dict[str, int]:
         c = Counter(m.status for m in self.measures)
         return {"on_track": c[Status.ON_TRACK], "near": c[Status.NEAR],
@@ -177,7 +187,13 @@ def timeline_spec(summary: MeasureSummary, *, height: int = 260) -> dict[str, An
         # Few periods, named by the fiscal calendar ("FY2024", "Q1 FY2024"): a date axis would
         # label them by calendar month.
         x: dict[str, Any] = {"field": "period", "type": "ordinal", "title": None, "sort": None,
-                             "axis": {"labelAngle": 0}}  # fmt: skip
+                             "axis": {"labelAngle": 0, "labelOverlap": "greedy"}}  # fmt: skip
+        if data:
+            # Every period from the first to the last on the axis, so a gap (a survey not run
+            # from FY2006 to FY2011) keeps its width instead of FY2005 sitting next to FY2012.
+            first, last = (date.fromisoformat(data[i]["start"]) for i in (0, -1))
+            every = periods_between(first, last, m.period, m.fiscal_start)
+            x["scale"] = {"domain": [p.label for p in every]}
     else:
         x = {"field": "start", "type": "temporal", "title": None}
     y = {"field": "value", "type": "quantitative", "title": m.get_unit_display()}

@@ -10,6 +10,7 @@ urlpatterns = [
     path("performance/measures.json", views.definitions_json, name="performance-definitions"),
     path("performance/areas/<slug:area>/", views.area_detail, name="performance-area"),
     path("performance/areas/<slug:area>/<slug:goal>/", views.goal_detail, name="performance-goal"),
+    path("performance/surveys/<slug:slug>/", views.survey_detail, name="performance-survey"),
     path(f"{M}/", views.measure_detail, name="performance-measure"),
     path(f"{M}.csv", views.measure_csv, name="performance-measure-csv"),
     path(f"{M}.json", views.measure_json, name="performance-measure-json"),

@@ -20,7 +20,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
-from civicstat.performance.models import Goal, Measure, PriorityArea
+from civicstat.performance.models import Goal, Measure, PriorityArea, Survey
 from civicstat.performance.portable import definitions_export, measure_definition
 from civicstat.performance.summaries import (
     GroupSummary,
@@ -29,6 +29,7 @@ from civicstat.performance.summaries import (
     summarise,
     timeline_spec,
 )
+from civicstat.performance.survey_pages import category_chart_spec, survey_summaries
 from civicstat.web import cached_by_data_version, embeddable
 
 # partial: "true" for a period the data does not cover to its end (not scored); no_data_reason
@@ -67,7 +68,23 @@ def _grouped(measures: list[MeasureSummary], key: str) -> dict[int, GroupSummary
 def index(request: HttpRequest) -> HttpResponse:
     by_area = _grouped(summarise(_published()), "area")
     areas = [(a, by_area.get(a.id, GroupSummary())) for a in PriorityArea.objects.all()]
-    return render(request, "performance/index.html", {"areas": areas})
+    return render(request, "performance/index.html",
+                  {"areas": areas, "surveys": survey_summaries()})  # fmt: skip
+
+
+@require_GET
+@cached_by_data_version
+def survey_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """A resident survey's published items by category: latest value, trend, chart and table."""
+    survey = get_object_or_404(Survey, slug=slug)
+    found = survey_summaries([survey])
+    if not found:
+        raise Http404("No published items in that survey.")
+    summary = found[0]
+    charts = [(c, f"survey-chart-{n}", category_chart_spec(c))
+              for n, c in enumerate(summary.categories)]  # fmt: skip
+    return render(request, "performance/survey.html",
+                  {"summary": summary, "survey": survey, "charts": charts})  # fmt: skip
 
 
 @require_GET

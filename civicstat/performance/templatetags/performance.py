@@ -32,10 +32,14 @@ def measure_value(value: float | None, measure: Measure) -> str:
 
 @register.filter
 def signed_change(value: float | None, measure: Measure) -> str:
+    """ "+3", "−1.2 days"; a percentage moves by points ("+0.9 pts"), which "+0.9%" would misstate
+    as a relative change."""
     if value is None:
         return ""
-    text = measure_value(abs(value), measure)
-    return ("+" if value > 0 else "−" if value < 0 else "±") + text
+    sign = "+" if value > 0 else "−" if value < 0 else "±"
+    if measure.unit == "percent":
+        return f"{sign}{abs(value):,.{measure.decimals}f} pts"
+    return sign + measure_value(abs(value), measure)
 
 
 @register.filter

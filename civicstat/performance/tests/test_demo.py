@@ -30,15 +30,16 @@ def test_the_demo_has_six_priority_areas_with_computed_measures(demo: None) -> N
         "Neighborhood livability", "Governance",
     ]  # fmt: skip
     for measure in Measure.objects.exclude(calculation="manual"):
-        # A figure for some period, or for none because its layer's data ends before its start
-        # (code violations stop in 2015; "since FY2020" has no period they cover): said, not 0.
+        # A figure for some period, or for none because its layer's data ends before its start:
+        # said, not 0.
         ended = measure.values.filter(value=None, no_data_reason="data_ended")
         assert measure.values.exclude(value=None).exists() or (
             ended.count() == measure.values.count() > 0
         ), measure.slug
-    sample = Measure.objects.get(slug="street-satisfaction-sample")
-    assert "sample values" in sample.title.lower()
-    assert sample.values.get(period_start=date(2019, 5, 1)).value == 47.0  # FY2020, May start
+    # The citizen-satisfaction figures are the city's real survey (test_survey.py), not samples.
+    assert not Measure.objects.filter(title__icontains="sample").exists()
+    streets = Measure.objects.get(slug="maintenance-of-city-streets")
+    assert streets.values.get(period_start=date(2018, 5, 1)).value == 16.6  # FY2019, May start
 
 
 def test_animal_control_counts_match_the_cases(demo: None) -> None:
@@ -116,7 +117,7 @@ def test_reimporting_the_demo_changes_nothing(demo: None) -> None:
     before = MeasureValue.objects.count()
     demo_measures_load()
     assert MeasureValue.objects.count() == before
-    assert Measure.objects.count() == 11
+    assert Measure.objects.count() == 10 + 102  # the computed measures and the survey's items
     assert isinstance(before, int) and before > 100
 
 
