@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "civicstat.alerts",
     "civicstat.maps",
     "civicstat.api",
+    "ninja",  # the query API's docs page and its static files (served locally, no CDN)
 ]
 
 MIDDLEWARE = [

@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from civicstat.api.v1.api import api as api_v1
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("api/v1/", api_v1.urls),
+]
