@@ -3,6 +3,7 @@ rollups, or from the cases when only they can answer, the same either way."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 pytestmark = pytest.mark.django_db
 
 
-def values(facet: list[dict]) -> dict[str | None, int]:
+def values(facet: list[dict[str, Any]]) -> dict[str | None, int]:
     return {v["value"]: v["count"] for v in facet}
 
 
@@ -60,10 +61,11 @@ def test_an_unknown_facet_is_a_400(client, town):
     assert "facet by layer, department, service" in response.json()["error"]
 
 
-def _rows(client, query: str) -> list[dict]:
+def _rows(client: Any, query: str) -> list[dict[str, Any]]:
     response = client.get(f"/api/v1/aggregates?{query}")
     assert response.status_code == 200, response.content
-    return response.json()["rows"]
+    rows: list[dict[str, Any]] = response.json()["rows"]
+    return rows
 
 
 def test_aggregates_by_department(client, town):
