@@ -27,7 +27,7 @@ api = NinjaAPI(
     docs_url="/docs",
     # Served from django-ninja's own static files (it is in INSTALLED_APPS): no CDN, works
     # offline and within the site's CSP. No validator badge: it would call validator.swagger.io.
-    docs=Swagger(settings={"validatorUrl": None}),
+    docs=Swagger(settings={"validatorUrl": None, "deepLinking": False}),
 )
 api.add_router("", cases_router)
 api.add_router("", reference_router)

@@ -171,13 +171,14 @@ AGGREGATE_PARAMS = [
 ]  # fmt: skip
 
 
-def responses(content_type: str, description: str) -> dict[str, Any]:
-    """OpenAPI responses of a download in `content_type`, with the JSON error answers."""
+def responses(content_type: str, description: str) -> dict[int, Any]:
+    """OpenAPI responses of a download in `content_type`, with the JSON error answers. Keyed by
+    numbers, as django-ninja keys its own: a "200" beside its 200 would be written twice."""
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     return {
-        "200": {"description": description,
+        200: {"description": description,
                 "content": {content_type: {"schema": {"type": "string"}}}},
-        "400": {"description": "A parameter that cannot be read", "content": error},
-        "429": {"description": "Too many requests from this address", "content": error},
-        "503": {"description": "The query took too long", "content": error},
+        400: {"description": "A parameter that cannot be read", "content": error},
+        429: {"description": "Too many requests from this address", "content": error},
+        503: {"description": "The query took too long", "content": error},
     }  # fmt: skip
