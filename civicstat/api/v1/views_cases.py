@@ -55,7 +55,8 @@ def _selected(f: CaseFilter) -> Any:
 def _count(f: CaseFilter) -> int:
     """Every case `f` selects: from the rollups when they can say, else counted (each case once)."""
     try:
-        return sum(p.aggregate(n=Sum("opened"))["n"] or 0 for p in rollup_parts(f))
+        parts = rollup_parts(f, service_rows=False)  # summed over request types: fewer rows
+        return sum(p.aggregate(n=Sum("opened"))["n"] or 0 for p in parts)
     except FilterError:
         return int(_selected(f).count())
 
