@@ -71,7 +71,7 @@ def run_size(url: str, repeat: int) -> dict[str, Any]:
 
 
 async def _datasette(path: str, queries: list[Any], repeat: int) -> list[float]:
-    from datasette.app import Datasette
+    from datasette.app import Datasette  # type: ignore[import-untyped]  # no type hints shipped
 
     ds = Datasette([path], immutables=[], settings={
         "sql_time_limit_ms": 120_000, "facet_time_limit_ms": 120_000, "num_sql_threads": 1,

@@ -79,14 +79,19 @@ def _counts_from_cases(f: CaseFilter, names: list[str]) -> dict[str, dict[Any, i
     return found
 
 
-def facet_results(request: HttpRequest, f: CaseFilter, names: list[str]) -> dict[str, Any]:
-    """{name: [{value, label, count, selected, toggle_url}]}, largest count first."""
+def facet_results(
+    request: HttpRequest, f: CaseFilter, names: list[str]
+) -> tuple[dict[str, Any], int | None]:
+    """{name: [{value, label, count, selected, toggle_url}]}, largest count first; and, when the
+    rollups answered, every matching case (each case has one value of a facet, "none" included,
+    so a facet's counts add up to it: no second read for the total)."""
     try:
         counts = _counts_from_rollups(f, names)
         from_rollups = True
     except FilterError:  # text, bbox, local status or closed dates: only the cases can say
         counts = _counts_from_cases(f, names)
         from_rollups = False
+    total = sum(counts[names[0]].values()) if from_rollups and names else None
     results: dict[str, Any] = {}
     for name in names:
         labels = _labels(name)  # rollup id → (value, label)
@@ -108,7 +113,7 @@ def facet_results(request: HttpRequest, f: CaseFilter, names: list[str]) -> dict
              "toggle_url": None if value is None else toggle_url(request, name, value)}
             for value, (label, n) in ordered[:MAX_VALUES] if n > 0
         ]  # fmt: skip
-    return results
+    return results, total
 
 
 def _selected(request: HttpRequest, name: str) -> list[str]:

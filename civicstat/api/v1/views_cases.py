@@ -102,10 +102,12 @@ def cases_json(request: HttpRequest) -> HttpResponse:
     f, listing, rows, cursor = _page(request)
     writer = _writer(request, listing.fields)
     next_url = _next_url(request, cursor)
-    body: dict[str, Any] = {"count": _count(f), "rows": [writer.row(r) for r in rows],
-                            "next": cursor, "next_url": next_url}  # fmt: skip
+    found, total = facet_results(request, f, names) if names else ({}, None)
+    body: dict[str, Any] = {"count": _count(f) if total is None else total,
+                            "rows": [writer.row(r) for r in rows], "next": cursor,
+                            "next_url": next_url}  # fmt: skip
     if names:
-        body["facets"] = facet_results(request, f, names)
+        body["facets"] = found
     return _linked(JsonResponse(body, json_dumps_params={"ensure_ascii": False}), next_url)
 
 
@@ -167,7 +169,8 @@ def facets(request: HttpRequest) -> HttpResponse:
     case."""
     names = parse_facets(request.GET) or ["department", "service", "status"]
     f = parse_filters(request.GET)
-    body = {"count": _count(f), "facets": facet_results(request, f, names)}
+    found, total = facet_results(request, f, names)
+    body = {"count": _count(f) if total is None else total, "facets": found}
     return JsonResponse(body, json_dumps_params={"ensure_ascii": False})
 
 
