@@ -16,9 +16,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from civicstat.api.v1.points import POINT_FIELDS, output_point
 from civicstat.cases.models import Case
@@ -66,10 +67,6 @@ FIELD_DESCRIPTIONS = {
 }
 
 
-def _time(moment: datetime | None) -> str | None:
-    return None if moment is None else timezone.localtime(moment).isoformat()
-
-
 class RowWriter:
     """Turns `values(*COLUMNS)` rows into output rows with the chosen fields."""
 
@@ -78,6 +75,12 @@ class RowWriter:
         self.fields = fields
         self.labels = labels
         self.site = site.rstrip("/")
+        # The city's zone, looked up once: `timezone.localtime` asks for the active zone each
+        # time, through a context-local, and that was a tenth of an export's time.
+        self.zone = ZoneInfo(settings.TIME_ZONE)
+
+    def _time(self, moment: datetime | None) -> str | None:
+        return None if moment is None else moment.astimezone(self.zone).isoformat()
 
     def row(self, r: Mapping[str, Any]) -> dict[str, Any]:
         point = output_point(r)
@@ -99,11 +102,11 @@ class RowWriter:
             "lat": point[0] if point else None,
             "lon": point[1] if point else None,
             "location_approximate": r["location_approximate"],
-            "requested_at": _time(r["requested_at"]),
-            "updated_at": _time(r["updated_at"]),
-            "closed_at": _time(r["closed_at"]),
+            "requested_at": self._time(r["requested_at"]),
+            "updated_at": self._time(r["updated_at"]),
+            "closed_at": self._time(r["closed_at"]),
             "closed_approximate": r["closed_approximate"],
-            "expected_at": _time(r["expected_at"]),
+            "expected_at": self._time(r["expected_at"]),
             "channel": r["channel"],
             "url": f"{self.site}/cases/{quote(layer)}/{quote(r['external_id'], safe='')}",
         }
