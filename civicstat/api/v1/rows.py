@@ -13,12 +13,14 @@ import io
 import json
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
 from django.db.models import QuerySet
 
 from civicstat.api.v1.points import POINT_FIELDS, output_point
@@ -79,8 +81,14 @@ class RowWriter:
         # time, through a context-local, and that was a tenth of an export's time.
         self.zone = ZoneInfo(settings.TIME_ZONE)
 
-    def _time(self, moment: datetime | None) -> str | None:
-        return None if moment is None else moment.astimezone(self.zone).isoformat()
+    def _time(self, moment: datetime | str | None) -> str | None:
+        if moment is None:
+            return None
+        if isinstance(moment, str):  # from the driver (`stream_rows`), were it to give text
+            moment = datetime.fromisoformat(moment)
+        if moment.tzinfo is None:  # SQLite's driver: UTC, as Django stores it, without a zone
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(self.zone).isoformat()
 
     def row(self, r: Mapping[str, Any]) -> dict[str, Any]:
         point = output_point(r)
@@ -101,11 +109,11 @@ class RowWriter:
             "zip_code": r["zip_code"],
             "lat": point[0] if point else None,
             "lon": point[1] if point else None,
-            "location_approximate": r["location_approximate"],
+            "location_approximate": bool(r["location_approximate"]),
             "requested_at": self._time(r["requested_at"]),
             "updated_at": self._time(r["updated_at"]),
             "closed_at": self._time(r["closed_at"]),
-            "closed_approximate": r["closed_approximate"],
+            "closed_approximate": bool(r["closed_approximate"]),
             "expected_at": self._time(r["expected_at"]),
             "channel": r["channel"],
             "url": f"{self.site}/cases/{quote(layer)}/{quote(r['external_id'], safe='')}",
@@ -146,8 +154,23 @@ CHUNK_ROWS = 2000  # rows fetched and encoded at a time: memory stays flat whate
 
 
 def stream_rows(qs: QuerySet[Case]) -> Iterator[dict[str, Any]]:
-    """Every row of `qs`, fetched `CHUNK_ROWS` at a time (a server-side cursor on PostgreSQL)."""
-    yield from qs.values(*COLUMNS).iterator(chunk_size=CHUNK_ROWS)
+    """Every row of `qs`, fetched `CHUNK_ROWS` at a time through the driver's own cursor (a
+    server-side one on PostgreSQL: `chunked_cursor`). The ORM's per-value conversion was most of
+    an export's time; `RowWriter` reads the driver's values as they come (SQLite's times without
+    their zone, its booleans as 0 and 1)."""
+    query = qs.values_list(*COLUMNS)
+    try:
+        sql, params = query.query.sql_with_params()
+    except EmptyResultSet:  # a filter that can match nothing
+        return
+    cursor = connections[query.db].chunked_cursor()
+    try:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(CHUNK_ROWS):
+            for row in rows:
+                yield dict(zip(COLUMNS, row, strict=True))
+    finally:
+        cursor.close()
 
 
 def csv_stream(writer: RowWriter, rows: Iterator[Mapping[str, Any]]) -> Iterator[str]:

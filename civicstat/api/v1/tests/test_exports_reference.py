@@ -33,6 +33,13 @@ def test_a_layer_streams_as_csv_in_chunks_with_every_public_case(client, town, m
     table = list(csv.DictReader(io.StringIO(b"".join(chunks).decode())))
     assert sorted(r["id"] for r in table) == ["G1", "G2", "P1", "P2", "P3", "T1", "T2"]
     assert all(r["service_code"] != "ABUSE" for r in table)
+    p1 = next(r for r in table if r["id"] == "P1")  # as the pages write it
+    assert (p1["requested_at"], p1["closed_at"]) == ("2024-01-05T10:00:00-06:00",
+                                                     "2024-01-07T10:00:00-06:00")  # fmt: skip
+    assert (p1["location_approximate"], p1["lat"], p1["status_label"]) == ("false", "39.1",
+                                                                           "Resolved")  # fmt: skip
+    page = client.get("/api/v1/cases.csv?_size=1000").content.decode()
+    assert sorted(page.splitlines()[1:]) == sorted(b"".join(chunks).decode().splitlines()[1:])
 
 
 def test_an_export_is_gzipped_for_clients_that_accept_it(client, town):
