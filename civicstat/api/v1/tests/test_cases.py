@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from civicstat.cases.models import Case, CaseContact
+from civicstat.api.v1.tests.conftest import WEST, _square, local, record
+from civicstat.cases.models import Area, Case, CaseContact
+from civicstat.cases.services import case_upsert
 
 pytestmark = pytest.mark.django_db
 
@@ -143,3 +145,14 @@ def test_bad_filters_are_400s_that_say_why(client, town):
         response = client.get(f"/api/v1/cases?{query}")
         assert response.status_code == 400, query
         assert words in response.json()["error"], query
+
+
+def test_a_case_inside_two_of_the_filters_areas_is_listed_and_counted_once(client, town):
+    """A neighborhood inside the west district: a west case lies in both."""
+    Area.objects.create(kind="neighborhood", slug="old-town", name="Old Town",
+                        geometry=_square(*WEST, 0.01))  # fmt: skip
+    case_upsert(layer=town["layer"], records=[record("P9", town["pothole"], local(2024, 3, 1))])
+    query = "area=council-district:west,neighborhood:old-town"
+    doc = client.get(f"/api/v1/cases?{query}&facet=status").json()
+    assert sorted(ids(doc)) == ["P1", "P2", "P3", "P9", "T2"]
+    assert doc["count"] == 5 and sum(v["count"] for v in doc["facets"]["status"]) == 5
