@@ -87,9 +87,9 @@ def cursor_read(text: str) -> tuple[datetime, int]:
 
 def page(qs: QuerySet[Case], listing: Listing) -> tuple[list[dict[str, Any]], str | None]:
     """One page of rows (`values(*COLUMNS)`) and the cursor of the next (None on the last)."""
-    key = F(listing.sort)
+    key: F | Coalesce = F(listing.sort)
     if SORTS[listing.sort]:
-        key = Coalesce(listing.sort, Value(_NEVER), output_field=DateTimeField())  # type: ignore[assignment]
+        key = Coalesce(listing.sort, Value(_NEVER), output_field=DateTimeField())
     qs = qs.annotate(sort_key=key)
     if listing.after:
         moment, pk = listing.after
