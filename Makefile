@@ -8,7 +8,7 @@ VENDOR := civicstat/static/vendor
 # uv from PATH, else the one pip installs (as a module: pip's --user scripts folder may not be on PATH).
 UV := $(or $(shell command -v uv 2>/dev/null),python3 -m uv)
 
-.PHONY: demo serve setup python secret frontend static browser migrate test test-fast lint format bench bench-ingest bench-map bench-measures bench-alerts bench-open311 bench-load bench-geocoder clean
+.PHONY: demo serve setup python secret frontend static browser migrate test test-fast lint format bench bench-ingest bench-map bench-measures bench-alerts bench-open311 bench-load bench-geocoder bench-api clean
 
 demo: setup migrate  ## Install everything, load the Kansas City demo, serve it with a worker
 	$(MANAGE) load_demo
@@ -82,7 +82,7 @@ format: python
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .
 
-bench: bench-ingest bench-map bench-measures bench-alerts bench-open311 bench-load bench-geocoder
+bench: bench-ingest bench-map bench-measures bench-alerts bench-open311 bench-load bench-geocoder bench-api
 
 bench-ingest: setup  ## Import throughput and memory, SQLite and PostgreSQL, beside raw sqlite3
 	$(PY) bench/bench_ingest.py
@@ -115,6 +115,9 @@ bench-geocoder: setup  ## The place search: 1,000 queries against the KC demo's 
 
 clean:
 	rm -rf .venv node_modules $(VENDOR) var
+
+bench-api: setup  ## /api/v1 page of 100 cases, two facets and the count, beside Datasette (SIZES=1m,10m)
+	$(PY) bench/bench_api.py --sizes $(or $(SIZES),1m) --engine $(or $(ENGINE),sqlite)
 
 bench-alerts: setup  ## Alert matching: 1 M radius subscriptions × 2,000 new cases vs FixMyStreet's loop
 	$(PY) bench/bench_alerts.py

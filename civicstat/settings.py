@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "civicstat.maps",
     "civicstat.api",
     "civicstat.places",
+    "ninja",  # the query API's docs page and its static files (served locally, no CDN)
 ]
 
 MIDDLEWARE = [

@@ -59,6 +59,7 @@ FILTERS = ("layer", "service", "service_group", "department", "status", "local_s
            "until", "closed_since", "closed_until", "area", "bbox", "q", "days")  # fmt: skip
 WATCH = ("email", "place", "lat", "lon", "area", "radius_m", "layers", "services",
          "service_groups", "frequency", "include_closed")  # fmt: skip
+API_LIST = ("_fields", "_sort", "_sort_desc", "_size", "_next", "facet")
 OPEN311_LIST = ("service_request_id", "service_code", "start_date", "end_date", "updated_after",
                 "updated_before", "status", "bbox", "q", "agency_responsible", "page",
                 "page_size", "extensions", "jurisdiction_id")  # fmt: skip
@@ -154,6 +155,26 @@ ROUTES: dict[str, Route] = {
     "data.json": Route("/data.json"),
     "data": Route("/data"),
     r"^data/(?P<dataset_id>[a-z0-9]{4}-[a-z0-9]{4})$": Route("/data/{dataset_id}"),
+    # The query API (civicstat/api/v1)
+    "api/v1/": Route("/api/v1/"),
+    "api/v1/openapi.json": Route("/api/v1/openapi.json"),
+    "api/v1/docs": Route("/api/v1/docs"),
+    "api/v1/cases": Route("/api/v1/cases", (*FILTERS, *API_LIST)),
+    "api/v1/cases.csv": Route("/api/v1/cases.csv", (*FILTERS, *API_LIST)),
+    "api/v1/cases.geojson": Route("/api/v1/cases.geojson", (*FILTERS, *API_LIST)),
+    "api/v1/facets": Route("/api/v1/facets", (*FILTERS, "facet")),
+    "api/v1/aggregates": Route("/api/v1/aggregates", (*FILTERS, "by", "area_kind"),
+                               base_get={"by": "department,month"}),
+    "api/v1/layers": Route("/api/v1/layers"),
+    "api/v1/services": Route("/api/v1/services"),
+    "api/v1/departments": Route("/api/v1/departments"),
+    "api/v1/areas": Route("/api/v1/areas", ("kind",)),
+    "api/v1/measures": Route("/api/v1/measures"),
+    "api/v1/measures/<slug>": Route("/api/v1/measures/{measure}"),
+    "api/v1/layers/<layer>/cases.csv": Route("/api/v1/layers/{layer}/cases.csv",
+                                             (*FILTERS, "_fields")),
+    "api/v1/layers/<layer>/cases.geojson": Route("/api/v1/layers/{layer}/cases.geojson",
+                                                 (*FILTERS, "_fields")),
 }  # fmt: skip
 
 

@@ -144,6 +144,11 @@ QUERIES: dict[str, list[str]] = {
                             "department", safe="=&"),
                       quote("$where=address is null or location is null", safe="=&")],
     "open311-request": ["", "extensions=true"],
+    "api-cases": ["", "facet=department&facet=service&facet=status", "_sort=closed_at",
+                  "q=What&facet=service", "_fields=id,lat,lon"],
+    "api-cases-geojson": ["", "q=What"],
+    "api-facets": ["", "q=What&facet=layer&facet=service_group"],
+    "api-aggregates": ["by=department,month", "by=service", "by=area", "by=layer,year"],
 }  # fmt: skip
 # What a walk answers other than 200, and why.
 NOT_200 = {
@@ -178,7 +183,8 @@ def _fill(city: City, name: str) -> dict[str, list[str]]:
     return {
         "layer": [city.layer.slug], "external_id": ids, "request_id": ids,
         "case_id": [str(city.cases["bare"].id)],
-        "slug": [measure] if name.startswith("performance") else [city.department.slug],
+        "slug": [measure] if name.startswith(("performance", "api-measure"))
+        else [city.department.slug],
         "area": ["infrastructure"], "goal": ["fix-water"],
         "code": ["POT", STRAY], "fmt": ["json", "xml"], "path": ["nothing-here"],
         "_0": [".xml"],  # the catch-all's optional suffix

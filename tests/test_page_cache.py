@@ -48,6 +48,10 @@ PAGES = [
     "/alerts", "/alerts/feed?status=open", "/alerts/feed.rss",
     "/open311/v2/services.json", "/open311/v2/services/LEAK.xml",
     "/open311/v2/requests.json", "/open311/v2/requests/W1.json",
+    "/api/v1/", "/api/v1/cases?facet=department&facet=status", "/api/v1/cases.csv?q=leak",
+    "/api/v1/cases.geojson", "/api/v1/facets?facet=service", "/api/v1/aggregates?by=month",
+    "/api/v1/layers", "/api/v1/services", "/api/v1/departments", "/api/v1/areas",
+    "/api/v1/measures", "/api/v1/measures/leaks-closed-in-3-days",
 ]  # fmt: skip
 FORM_PAGES = ["CASE", "/map", "/alerts"]
 TOKEN = re.compile(rb'name="csrfmiddlewaretoken" value="([A-Za-z0-9]+)"')

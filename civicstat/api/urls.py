@@ -7,11 +7,13 @@ from django.urls import URLPattern, URLResolver, path, re_path
 
 from civicstat.api.catalogue import views as catalogue
 from civicstat.api.soda import views as soda
+from civicstat.api.v1.api import api as api_v1
 
 # A Socrata dataset id: four letters or digits, a dash, four more.
 _ID = r"(?P<dataset_id>[a-z0-9]{4}-[a-z0-9]{4})"
 
 urlpatterns: list[URLPattern | URLResolver] = [
+    path("api/v1/", api_v1.urls),
     re_path(rf"^resource/{_ID}\.(?P<data_format>json|csv|geojson)$", soda.resource,
             name="soda-resource"),
     re_path(rf"^api/views/{_ID}\.json$", soda.view, name="soda-view"),
