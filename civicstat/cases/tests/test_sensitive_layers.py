@@ -128,7 +128,7 @@ ENDPOINTS = (
     "/map/places.json?q={id}",
     "/api/v1/cases?layer=crime-incidents&_size=1000",
     "/api/v1/cases.geojson?bbox={box}",
-    "/api/v1/cases.csv?bbox={box}&_sort=address",
+    "/api/v1/cases.csv?bbox={box}",
     "/api/v1/layers/crime-incidents/cases.csv",
     "/api/v1/layers/crime-incidents/cases.geojson",
     "/resource/{ds}.json?$where=within_circle(location,{lat},{lon},{radius})",
@@ -164,8 +164,11 @@ def test_no_public_answer_holds_an_exact_point_of_a_sensitive_layer(
                           south=f"{lat - half:.6f}", west=f"{lon - half:.6f}",
                           east=f"{lon + half:.6f}")  # fmt: skip
     response = client.get(url)
-    assert response.status_code in (200, 404), (url, response.status_code)
-    text = response.content.decode()
+    # A case number shorter than the place search's 3 letters is refused (400), not searched.
+    allowed = (200, 400, 404) if "places.json" in url else (200, 404)
+    assert response.status_code in allowed, (url, response.status_code)
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    text = body.decode()
     # The URL itself holds exact figures; they are echoed in feed links, not found in the data.
     text = text.replace(f"{case.lat:.6f}", "").replace(f"{case.lon:.6f}", "")
     leak = exact_forms(crime).search(text)

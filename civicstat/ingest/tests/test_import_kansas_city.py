@@ -43,11 +43,20 @@ def test_departments_match_the_source_with_aliases_merged(sample, kc_areas):
     assert not Department.objects.filter(name__in=["Parks & Rec", "Parks & Recreation"]).exists()
 
 
+def _violation(row: dict[str, str]) -> bool:
+    """The profile's two layer rules: a code violation by its category or its request type."""
+    return "violation" in row["CATEGORY"].lower() or "violation" in row["REQUEST TYPE"].lower()
+
+
 def test_violations_go_to_their_own_layer(sample, kc_areas):
     run_import(sample)
     source = read_source(sample)
-    violations = sum(1 for row in source if "violation" in row["CATEGORY"].lower())
+    # By category until the 2015 renaming, by request type after it ("Property Violations" filed
+    # under "Mowing / Weeds" and the like).
+    violations = sum(1 for row in source if _violation(row))
     assert Case.objects.filter(layer__slug="code-violations").count() == violations
+    after_2015 = [r for r in source if _violation(r) and r["CREATION YEAR"] >= "2016"]
+    assert after_2015 and not any("violation" in r["CATEGORY"].lower() for r in after_2015)
     assert Layer.objects.get(slug="code-violations").noun == "violation"
 
 
@@ -113,10 +122,7 @@ def test_services_are_created_once_per_request_type(sample, kc_areas):
     run_import(sample)
     source = read_source(sample)
     renamed = load_profile(name="kansas-city").request_types  # one request type, two codes
-    kinds = {
-        ("violation" in r["CATEGORY"].lower(), renamed.get(r["REQUEST TYPE"], r["REQUEST TYPE"]))
-        for r in source
-    }
+    kinds = {(_violation(r), renamed.get(r["REQUEST TYPE"], r["REQUEST TYPE"])) for r in source}
     assert Service.objects.count() == len(kinds)
     assert Service.objects.filter(name="Street Light Malfunctioning").count() == 1
 

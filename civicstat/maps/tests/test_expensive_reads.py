@@ -150,7 +150,7 @@ def test_a_statement_past_the_time_limit_is_stopped_with_a_503_and_the_connectio
     assert int(stopped["Retry-After"]) > 0
     assert "took too long" in stopped.content.decode()
 
-    monkeypatch.setattr(views, "addresses_starting", lambda text: slow_statement(10) or [])
+    monkeypatch.setattr(views, "places_find", lambda text: slow_statement(10) or [])
     stopped = client.get("/map/places.json?q=Main")
     assert stopped.status_code == 503 and "took too long" in stopped.json()["error"]
 

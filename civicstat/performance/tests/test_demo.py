@@ -84,7 +84,7 @@ def test_requests_closed_within_the_citys_time_frame_match_its_own_verdicts(demo
         if flag in ("Y", "N"):
             judged[period_of(day, "month").start] += 1
             on_time[period_of(day, "month").start] += flag == "N"
-    assert sum(judged.values()) > 8000
+    assert sum(judged.values()) > 7000  # the sample's closed 311 requests with a verdict
     got = {v.period_start: (v.numerator, v.denominator) for v in measure.values.all()}
     assert {k: v for k, v in got.items() if v[1]} == {
         k: (float(on_time[k]), float(n)) for k, n in judged.items()

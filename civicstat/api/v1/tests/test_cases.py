@@ -127,7 +127,9 @@ def test_every_coordinate_goes_through_output_point(client, town, monkeypatch):
     """The hook a sensitive layer's generalisation connects to: what it says is what leaves."""
     from civicstat.api.v1 import rows
 
-    monkeypatch.setattr(rows, "output_point", lambda row: (39.0, -94.0) if row["lat"] else None)
+    monkeypatch.setattr(
+        rows, "output_point", lambda row: (39.0, -94.0) if row["public_lat"] else None
+    )
     page = client.get("/api/v1/cases?_size=2").json()["rows"]
     assert (page[1]["lat"], page[1]["lon"]) == (39.0, -94.0)
     feature = client.get("/api/v1/cases.geojson?_size=2").json()["features"][1]
