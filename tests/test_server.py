@@ -52,7 +52,7 @@ def test_the_server_answers_on_kept_open_connections_and_stops_on_ctrl_c(tmp_pat
     port = free_port()
     server = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
         [sys.executable, "-m", "civicstat.server", "--port", str(port)],
-        cwd=ROOT, env=_env(tmp_path, WEB_WORKERS="1", WEB_THREADS="2"),
+        cwd=ROOT, env=_env(tmp_path, WEB_WORKERS="1", WEB_THREADS="2"), start_new_session=True,
     )  # fmt: skip
     try:
         url = f"http://127.0.0.1:{port}/open311/v2/discovery.json"
@@ -73,7 +73,11 @@ def test_the_server_answers_on_kept_open_connections_and_stops_on_ctrl_c(tmp_pat
         assert answers[0].headers["x-frame-options"] == "DENY"
     finally:
         server.send_signal(signal.SIGINT)
-        code = server.wait(timeout=30)
+        try:
+            code = server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)  # never left running after the test
+            raise
     assert code == 0
 
 

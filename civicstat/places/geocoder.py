@@ -16,7 +16,7 @@ import httpx
 from django.conf import settings
 
 from civicstat.cases.areas import has_outline
-from civicstat.cases.models import Area, Case
+from civicstat.cases.models import Area, Case, Layer
 from civicstat.cases.query import CaseFilter, cases
 from civicstat.cases.services import data_version
 from civicstat.lib.addresses import AddressIndex, NamedPlace, index_build, pretty, tokens
@@ -96,12 +96,17 @@ def places_find(text: str, *, limit: int = 8) -> list[Place]:
 
 
 def _case(text: str) -> list[Place]:
-    """A case number typed in the search: the case's public place and page."""
+    """A case number typed in the search: the case's public place and page. Only a word with a
+    digit in it is looked up, by the (layer, external id) index, in each layer: an `iexact`
+    match cannot use that index and would read every case."""
     words = tokens(text)
-    if len(words) != 1 or len(text.strip()) > 64:
+    typed = text.strip()
+    if len(words) != 1 or len(typed) > 64 or not any(c.isdigit() for c in typed):
         return []
+    layers = list(Layer.objects.values_list("id", flat=True))
     found = (
-        cases(CaseFilter()).filter(external_id__iexact=text.strip(), public_lat__isnull=False)
+        cases(CaseFilter()).filter(layer_id__in=layers, public_lat__isnull=False,
+                                   external_id__in={typed, typed.upper(), typed.lower()})
         .select_related("layer").only("external_id", "public_lat", "public_lon", "address",
                                       "layer__slug", "layer__noun", "layer__sensitive")[:3]
     )  # fmt: skip

@@ -10,6 +10,7 @@ WSGI servers decode `%2F` in their own ways.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -132,7 +133,7 @@ def test_the_production_server_hands_django_the_whole_code(tmp_path: Path) -> No
     server = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
         [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1",
          "--port", str(port), "--workers", "1", "civicstat.open311.tests.resolve_app:application"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     try:
         base = f"http://127.0.0.1:{port}{BASE}"
@@ -152,5 +153,11 @@ def test_the_production_server_hands_django_the_whole_code(tmp_path: Path) -> No
                     expected = {"code": code, "fmt": "json"}
                     assert answer == {"name": "open311-service", "kwargs": expected}, code
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        # The server and its worker process, whatever state they are in: a slow machine once
+        # left both running after the test, holding the output of the test run.
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=30)
