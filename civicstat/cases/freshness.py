@@ -2,7 +2,7 @@
 
 Every page says when the cases last changed (the last import, sync or write that committed) and
 the day the latest public case was opened, per layer when layers end on different days (Kansas
-City's code violations end in 2015, its 311 requests in 2020). Both change only with the data
+City's crime incidents end in 2017, its 311 requests in 2020). Both change only with the data
 version, so they are worked out once per version (from the rollups, a few small reads, never a
 scan of the cases) and kept in the cache; a page cached by data version shows them rightly.
 
