@@ -96,6 +96,7 @@ def _map_config(request: HttpRequest, *, embed: bool = False) -> dict[str, Any]:
         "areas_url": reverse("map-areas"),
         "start": map_start(),
         "embed": embed,
+        "list_url": reverse("map-list"),
     }
 
 

@@ -59,8 +59,10 @@ def test_filtering_the_map_by_department_changes_the_count_and_the_clusters(
 def test_zooming_in_shows_single_cases_and_one_opens_its_page(
     page: Page, live_server: Any, kc_cases: None
 ) -> None:
-    case = Case.objects.filter(h3_cell__isnull=False, status_group="closed").first()
-    assert case is not None
+    # A case alone at its point: where one address holds dozens (the slice's busiest), the list
+    # under the map names the first 50 only and the list view has the rest.
+    closed = Case.objects.filter(h3_cell__isnull=False, status_group="closed").order_by("id")
+    case = next(c for c in closed if Case.objects.filter(lat=c.lat, lon=c.lon).count() == 1)
     page.goto(f"{live_server.url}/map#17/{case.lat}/{case.lon}")
 
     expect(page.locator("#map")).to_have_attribute("data-kind", "points")
@@ -185,3 +187,24 @@ def test_screenshots_of_the_map_a_case_and_the_departments(
     page.goto(live_server.url + "/departments?period=all")
     expect(page.locator(".chart svg, .chart canvas").first).to_be_visible()
     assert screenshot(page, "departments").stat().st_size > 20_000
+
+
+def test_the_cases_in_view_list_stops_at_50_and_leads_to_the_list_view(
+    page: Page, live_server: Any, kc_cases: None, settings: Any
+) -> None:
+    """Every case of the city as a single pin: the list under the map names the 50 nearest its
+    centre and says how many are in view, rather than making the page tens of thousands of
+    pixels tall."""
+    settings.MAP_POINTS_LIMIT = 100_000
+    page.goto(live_server.url + "/map")
+    expect(page.locator("#map")).to_have_attribute("data-kind", "points")
+    in_view = int(page.locator("#map").get_attribute("data-in-view") or 0)
+    assert in_view > 50
+    region = page.get_by_role("region", name="Cases in view")
+    expect(region.locator("ol > li")).to_have_count(50)
+    expect(region).to_contain_text(
+        f"The 50 of the {in_view:,} cases in view nearest the map's centre are listed."
+    )
+    assert page.evaluate("document.documentElement.scrollHeight") < 8000
+    region.get_by_role("link", name="every matching case in the list view").click()
+    expect(page).to_have_url(re.compile(r"/map/list$"))

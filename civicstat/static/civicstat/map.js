@@ -70,11 +70,35 @@
     return m;
   }
 
+  // A zoomed-out view can hold up to MAP_POINTS_LIMIT single cases: listing them all made the page
+  // tens of thousands of pixels tall. The first IN_VIEW_LIMIT are listed; the list view has all.
+  var IN_VIEW_LIMIT = 50;
+  var inViewMore = document.querySelector(".in-view-more");
+
   function listPoints(points) {
     if (!inView) return;
     inView.hidden = points.length === 0;
     inViewList.innerHTML = "";
-    points.forEach(function (p) {
+    if (inViewMore) {
+      inViewMore.hidden = points.length <= IN_VIEW_LIMIT;
+      inViewMore.textContent = "";
+      if (points.length > IN_VIEW_LIMIT) {
+        inViewMore.appendChild(document.createTextNode(
+          "The " + IN_VIEW_LIMIT + " of the " + points.length.toLocaleString("en-US") +
+          " cases in view nearest the map's centre are listed. Zoom in to list fewer, or see "));
+        var all = document.createElement("a");
+        all.href = config.list_url + (config.query ? "?" + config.query : "");
+        all.textContent = "every matching case in the list view";
+        inViewMore.appendChild(all);
+        inViewMore.appendChild(document.createTextNode("."));
+      }
+    }
+    // Nearest the centre first: the cases the person moved the map to look at.
+    var centre = map.getCenter();
+    var near = points.slice().sort(function (a, b) {
+      return centre.distanceTo([a.lat, a.lon]) - centre.distanceTo([b.lat, b.lon]);
+    });
+    near.slice(0, IN_VIEW_LIMIT).forEach(function (p) {
       var li = document.createElement("li");
       var a = document.createElement("a");
       a.href = p.url;
