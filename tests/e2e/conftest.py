@@ -230,6 +230,9 @@ def other_site(tmp_path: Path) -> Iterator[Callable[[str], str]]:
 # -- Helpers --------------------------------------------------------------------------------------
 
 
+AXE_DEADLINE_MS = 90_000  # axe waits up to 60 s for a frame that does not answer
+
+
 @pytest.fixture
 def axe_violations() -> Callable[[Page], list[dict[str, Any]]]:
     """axe-core's WCAG 2.1 A and AA violations on the page as it is now."""
@@ -238,8 +241,19 @@ def axe_violations() -> Callable[[Page], list[dict[str, Any]]]:
         if not AXE_JS.is_file():
             pytest.fail(f"axe-core not found at {AXE_JS}: run `npm ci` (or `make setup`).")
         page.add_script_tag(path=AXE_JS)
+        # A lazy iframe that is off screen never loads, and axe.run then waits for it forever
+        # (a page test once held CI to its limit): load every frame first, and give axe.run a
+        # deadline, so that a stuck run fails the test with a reason instead.
         result: dict[str, Any] = page.evaluate(
-            "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS
+            """([tags, ms]) => {
+                document.querySelectorAll("iframe[loading=lazy]").forEach(f => f.loading = "eager");
+                return Promise.race([
+                    axe.run(document, {runOnly: {type: "tag", values: tags}}),
+                    new Promise((_, no) => setTimeout(
+                        () => no(new Error("axe.run did not finish in " + ms + " ms")), ms)),
+                ]);
+            }""",
+            [AXE_TAGS, AXE_DEADLINE_MS],
         )
         assert result["passes"], "axe-core checked nothing: is the page empty?"
         violations: list[dict[str, Any]] = result["violations"]
