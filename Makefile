@@ -8,7 +8,7 @@ VENDOR := civicstat/static/vendor
 # uv from PATH, else the one pip installs (as a module: pip's --user scripts folder may not be on PATH).
 UV := $(or $(shell command -v uv 2>/dev/null),python3 -m uv)
 
-.PHONY: demo serve setup python secret frontend static browser migrate test test-fast lint format bench bench-ingest bench-map bench-measures bench-alerts bench-open311 bench-load bench-geocoder bench-api clean
+.PHONY: demo serve setup r python secret frontend static browser migrate test test-fast lint format bench bench-ingest bench-map bench-measures bench-alerts bench-open311 bench-load bench-geocoder bench-api clean
 
 demo: setup migrate  ## Install everything, load the Kansas City demo, serve it with a worker
 	$(MANAGE) load_demo
@@ -30,6 +30,20 @@ setup: python secret frontend static browser
 # passwordless sudo, else Playwright's own download), or a message saying what to install.
 browser: python
 	@$(PY) -m tests.e2e.ensure_browser
+
+# R with httr and jsonlite, for the test that runs an R analyst's Socrata script against the SODA
+# API (civicstat/api/tests/test_r_client.py): the distribution's packages, as root or with
+# passwordless sudo. RSocrata itself is on CRAN only, which the install does not reach. Without R
+# that test is skipped, and this says why.
+R_PACKAGES = r-base-core r-cran-httr r-cran-jsonlite
+r:
+	@Rscript -e 'library(httr); library(jsonlite)' >/dev/null 2>&1 || { \
+	  sudo=$$( [ "$$(id -u)" = 0 ] && echo "" || { sudo -n true 2>/dev/null && echo "sudo -n"; } || echo no); \
+	  [ "$$sudo" != no ] && command -v apt-get >/dev/null && \
+	  { $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(R_PACKAGES) >/dev/null 2>&1 || \
+	    { $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(R_PACKAGES) >/dev/null 2>&1; }; } && \
+	  echo "R client test: installed $(R_PACKAGES)"; } || \
+	  echo "R client test: will be skipped; install R with the httr and jsonlite packages to run it"
 
 python: .venv/.synced
 .venv/.synced: pyproject.toml uv.lock
@@ -70,7 +84,7 @@ var/static_root/.collected: .venv/.synced $(VENDOR)/.copied $(shell find civicst
 migrate: python
 	$(MANAGE) migrate --noinput -v0
 
-test: setup  ## The whole suite on both cores (set DATABASE_URL for PostgreSQL)
+test: setup r  ## The whole suite on both cores (set DATABASE_URL for PostgreSQL)
 	$(PY) -m pytest -n 2 -q --durations=10
 
 lint: python

@@ -183,6 +183,10 @@ PUBLIC_READ_RATE = envstr("PUBLIC_READ_RATE", "30/m")
 if PUBLIC_READ_RATE and not re.fullmatch(r"\d+/\d*[smhd]", PUBLIC_READ_RATE):
     raise ImproperlyConfigured(f"PUBLIC_READ_RATE must read like 30/m, not {PUBLIC_READ_RATE!r}")
 PUBLIC_QUERY_TIMEOUT_MS = envint("PUBLIC_QUERY_TIMEOUT_MS", "2000")
+# The longest a whole-layer export (/api/v1/layers/<layer>/cases.csv) may stream: each of its
+# statements is short (a keyset chunk under PUBLIC_QUERY_TIMEOUT_MS), but a client that reads
+# slowly would otherwise hold a worker for as long as it likes.
+EXPORT_TIME_LIMIT_S = envint("EXPORT_TIME_LIMIT_S", "900")
 MAP_LIST_MAX_PAGE = envint("MAP_LIST_MAX_PAGE", "100")
 if MAP_LIST_MAX_PAGE < 1:
     raise ImproperlyConfigured("MAP_LIST_MAX_PAGE must be 1 or more")

@@ -119,6 +119,7 @@ ROUTES: dict[str, Route] = {
     "performance/areas/<slug:area>/<slug:goal>/": Route(
         "/performance/areas/{priority_area}/{goal}/"),
     "performance/surveys/<slug:slug>/": Route("/performance/surveys/{survey}/"),
+    "performance/surveys/<slug:slug>.csv": Route("/performance/surveys/{survey}.csv"),
     "performance/measures/<slug:slug>/": Route("/performance/measures/{measure}/"),
     "performance/measures/<slug:slug>.csv": Route("/performance/measures/{measure}.csv"),
     "performance/measures/<slug:slug>.json": Route("/performance/measures/{measure}.json"),
@@ -154,7 +155,7 @@ ROUTES: dict[str, Route] = {
                                                 "domains")),
     "data.json": Route("/data.json"),
     "data": Route("/data"),
-    r"^data/(?P<dataset_id>[a-z0-9]{4}-[a-z0-9]{4})$": Route("/data/{dataset_id}"),
+    r"^data/(?P<dataset_id>[a-z0-9][a-z0-9-]{0,99})$": Route("/data/{dataset_id}"),
     # The query API (civicstat/api/v1)
     "api/v1/": Route("/api/v1/"),
     "api/v1/openapi.json": Route("/api/v1/openapi.json"),

@@ -158,6 +158,7 @@ NOT_200 = {
     # The town has no resident survey (a survey reads no cases; tests/test_hostile_input.py and
     # performance/tests/test_survey.py cover its page).
     "performance-survey": 404,
+    "performance-survey-csv": 404,
 }
 
 

@@ -20,5 +20,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("api/catalog/v1", catalogue.catalog_v1, name="soda-catalog"),
     path("data.json", catalogue.dcat, name="data-dcat"),
     path("data", catalogue.index, name="data-catalogue"),
-    re_path(rf"^data/{_ID}$", catalogue.dataset_page, name="data-dataset"),
+    # A layer's SODA id (xxxx-xxxx), or the slug of another entry (performance-measures, areas…).
+    re_path(r"^data/(?P<dataset_id>[a-z0-9][a-z0-9-]{0,99})$", catalogue.dataset_page,
+            name="data-dataset"),
 ]  # fmt: skip

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from civicstat.performance import views
+from civicstat.performance import survey_export, views
 
 M = "performance/measures/<slug:slug>"
 urlpatterns = [
@@ -11,6 +11,8 @@ urlpatterns = [
     path("performance/areas/<slug:area>/", views.area_detail, name="performance-area"),
     path("performance/areas/<slug:area>/<slug:goal>/", views.goal_detail, name="performance-goal"),
     path("performance/surveys/<slug:slug>/", views.survey_detail, name="performance-survey"),
+    path("performance/surveys/<slug:slug>.csv", survey_export.survey_csv,
+         name="performance-survey-csv"),
     path(f"{M}/", views.measure_detail, name="performance-measure"),
     path(f"{M}.csv", views.measure_csv, name="performance-measure-csv"),
     path(f"{M}.json", views.measure_json, name="performance-measure-json"),

@@ -1,6 +1,7 @@
 """What the catalogue lists: each layer of cases (a SODA dataset), the performance measures and
-their values, and the areas. One description per entry, read by the page (/data), Socrata's
-catalogue API (/api/catalog/v1) and the DCAT-US catalogue (/data.json), so the three agree.
+their values, each resident survey, and the areas. One description per entry, read by the page
+(/data), Socrata's catalogue API (/api/catalog/v1) and the DCAT-US catalogue (/data.json), so
+the three agree.
 
 Figures come from the rollups (row counts) and from the cases' time index (first and last
 opened), never from a scan of the cases.
@@ -9,7 +10,7 @@ opened), never from a scan of the cases.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Max, Min, Sum
@@ -19,7 +20,7 @@ from django.utils import timezone
 from civicstat.api.soda.datasets import Dataset, all_datasets
 from civicstat.cases.models import Area, DataVersion
 from civicstat.cases.query import CaseFilter, cases, rollup_parts
-from civicstat.performance.models import Measure, MeasureValue
+from civicstat.performance.models import Measure, MeasureValue, Survey
 
 
 @dataclass
@@ -34,18 +35,19 @@ class Entry:
     identifier: str  # the SODA id for a layer; a slug otherwise
     title: str
     description: str
-    kind: str  # "cases", "measures" or "areas"
+    kind: str  # "cases", "measures", "survey" or "areas"
     rows: int | None
     first: date | None
     last: date | None
     updated: datetime | None
-    page: str
+    page: str  # the entry's page in the catalogue
     columns: list[tuple[str, str, str, str]] = field(
         default_factory=list
     )  # field, type, name, about
     downloads: list[Download] = field(default_factory=list)
     keywords: list[str] = field(default_factory=list)
     dataset: Dataset | None = None
+    elsewhere: tuple[str, str] | None = None  # (label, url): where the site shows it to residents
 
 
 def _updated() -> datetime | None:
@@ -128,7 +130,8 @@ def measures_entry(updated: datetime | None) -> Entry | None:
         first=values["first"],
         last=values["last"],
         updated=updated,
-        page=reverse("performance"),
+        page=reverse("data-dataset", args=["performance-measures"]),
+        elsewhere=("The measures on the performance pages", reverse("performance")),
         columns=[
             ("period_start", "calendar_date", "Period start", "First day of the period."),
             ("value", "number", "Value", "The measure's value for the period."),
@@ -137,6 +140,46 @@ def measures_entry(updated: datetime | None) -> Entry | None:
         downloads=downloads,
         keywords=["performance", "measures", "targets"],
     )
+
+
+def survey_entries(updated: datetime | None) -> list[Entry]:
+    """Each resident survey with published items: its values, a row per item and year."""
+    found = []
+    for survey in Survey.objects.order_by("name"):
+        values = MeasureValue.objects.filter(
+            measure__survey_item__survey=survey, measure__published=True, value__isnull=False
+        ).aggregate(n=Count("id"), first=Min("period_start"), last=Max("period_end"))
+        if not values["n"]:
+            continue
+        items = survey.items.filter(measure__published=True).count()
+        found.append(Entry(
+            identifier=f"survey-{survey.slug}",
+            title=survey.name,
+            description=f"{items} items of the survey by {survey.conducted_by}, each year's "
+            f"share of respondents (or index), as published in {survey.report}.",
+            kind="survey",
+            rows=values["n"],
+            first=values["first"],
+            last=values["last"] - timedelta(days=1) if values["last"] else None,
+            updated=survey.imported_at or updated,
+            page=reverse("data-dataset", args=[f"survey-{survey.slug}"]),
+            elsewhere=("The survey's page, with charts", survey.get_absolute_url()),
+            columns=[
+                ("category", "text", "Category", "The survey's grouping of questions."),
+                ("item", "text", "Item", "The question or topic, as the report names it."),
+                ("kind", "text", "Kind", "What the value is: a percentage or an index."),
+                ("period", "text", "Period", "The survey year (fiscal year)."),
+                ("period_start", "calendar_date", "Period start", "First day of the year."),
+                ("period_end", "calendar_date", "Period end", "The day after its last day."),
+                ("value", "number", "Value", "The published figure for the year."),
+                ("measure", "text", "Measure", "The performance measure that tracks the item."),
+            ],  # fmt: skip
+            downloads=[Download("CSV (every item and year)",
+                                reverse("performance-survey-csv", args=[survey.slug]),
+                                "text/csv")],  # fmt: skip
+            keywords=["survey", "resident satisfaction", "performance"],
+        ))  # fmt: skip
+    return found
 
 
 def areas_entry(updated: datetime | None) -> Entry | None:
@@ -153,7 +196,8 @@ def areas_entry(updated: datetime | None) -> Entry | None:
         first=None,
         last=None,
         updated=updated,
-        page=reverse("map"),
+        page=reverse("data-dataset", args=["areas"]),
+        elsewhere=("The areas on the map", reverse("map")),
         columns=[
             ("kind", "text", "Kind", "council-district, neighborhood…"),
             ("name", "text", "Name", "As the city names it."),
@@ -167,7 +211,7 @@ def areas_entry(updated: datetime | None) -> Entry | None:
 def entries() -> list[Entry]:
     updated = _updated()
     found = [layer_entry(d, updated) for d in all_datasets()]
-    for extra in (measures_entry(updated), areas_entry(updated)):
+    for extra in (measures_entry(updated), *survey_entries(updated), areas_entry(updated)):
         if extra is not None:
             found.append(extra)
     return found

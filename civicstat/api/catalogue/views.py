@@ -119,19 +119,25 @@ def index(request: HttpRequest) -> HttpResponse:
 @require_safe
 @cached_by_data_version
 def dataset_page(request: HttpRequest, dataset_id: str) -> HttpResponse:
-    entry = next((e for e in entries() if e.identifier == dataset_id and e.dataset), None)
+    entry = next((e for e in entries() if e.identifier == dataset_id), None)
     if entry is None:
         raise Http404("No dataset with that id")
-    soql = soql_example(entry)
-    resource = request.build_absolute_uri(f"/resource/{entry.identifier}.json")
-    context = {
+    context: dict[str, Any] = {
         "entry": entry,
-        "soql": soql,
-        # `$` stays as it is (the single quotes keep the shell off it): easier to read and edit.
-        "curl": f"curl {shlex.quote(resource + '?$limit=5')}",
-        "curl_soql": f"curl {shlex.quote(resource + '?$query=' + quote(soql, safe='(),*'))}",
-        "metadata_url": f"/api/views/{entry.identifier}.json",
         "license": settings.OPEN_DATA_LICENSE_NAME,
         "license_url": settings.OPEN_DATA_LICENSE_URL,
     }
+    if entry.dataset is not None:
+        soql = soql_example(entry)
+        resource = request.build_absolute_uri(f"/resource/{entry.identifier}.json")
+        context |= {
+            "soql": soql,
+            # `$` stays as it is (the single quotes keep the shell off it): easier to read and edit.
+            "curl": f"curl {shlex.quote(resource + '?$limit=5')}",
+            "curl_soql": f"curl {shlex.quote(resource + '?$query=' + quote(soql, safe='(),*'))}",
+            "metadata_url": f"/api/views/{entry.identifier}.json",
+        }
+    elif entry.downloads:
+        first = entry.downloads[0]
+        context["curl"] = f"curl -O {shlex.quote(request.build_absolute_uri(first.url))}"
     return render(request, "catalogue/dataset.html", context)

@@ -119,3 +119,40 @@ def test_the_admin_refuses_field_names_that_would_break_queries(town: Town, name
     dataset = SodaDataset(layer=town.layer, identifier="7at3-sxhp", field_names=names)
     with pytest.raises(ValidationError, match=says):
         dataset.full_clean()
+
+
+def test_the_resident_survey_is_a_dataset_with_its_columns_and_a_download(client, town: Town):
+    from civicstat.performance.surveys import survey_import
+
+    area = a_measure("open-potholes").goal.area
+    survey_import(
+        text="category,item,measure,survey_period,period_end_year,value\n"
+        "Streets,Condition of streets,pct_satisfied,2017-18,2018,41.5\n"
+        "Streets,Condition of streets,pct_satisfied,2018-19,2019,43\n"
+        "Parks,Maintenance of parks,pct_satisfied,2018-19,2019,72.25\n",
+        slug="residents", name="Resident satisfaction survey", conducted_by="ETC Institute",
+        report="Annual report", areas={}, default_area=area.slug,
+    )  # fmt: skip
+    ids = [r["resource"]["id"] for r in body(client.get("/api/catalog/v1"))["results"]]
+    assert "survey-residents" in ids
+    (listed,) = [d for d in body(client.get("/data.json"))["dataset"]
+                 if d["title"] == "Resident satisfaction survey"]  # fmt: skip
+    assert listed["distribution"][0]["downloadURL"].endswith("/performance/surveys/residents.csv")
+    page = client.get("/data/survey-residents").content.decode()
+    assert "Resident satisfaction survey" in page and "<code>period_start</code>" in page
+    assert "curl -O http://testserver/performance/surveys/residents.csv" in page
+    assert re.search(r"<dt>Rows</dt><dd>3</dd>", page)
+    table = client.get("/performance/surveys/residents.csv").content.decode().splitlines()
+    assert table[0] == "category,item,kind,period,period_start,period_end,value,measure"
+    assert len(table) == 4 and any(line.startswith("Parks,Maintenance of parks,") and ",72.25,"
+                                   in line for line in table)  # fmt: skip
+
+
+def test_every_catalogue_entry_has_a_page_and_an_unknown_one_is_a_404(client, town: Town):
+    a_measure("open-potholes")
+    Area.objects.create(kind="council-district", slug="district-1", name="District 1",
+                        geometry={"type": "Polygon", "coordinates": []})  # fmt: skip
+    for identifier in (town.dataset_id, "performance-measures", "areas"):
+        response = client.get(f"/data/{identifier}")
+        assert response.status_code == 200, identifier
+    assert client.get("/data/survey-nothing").status_code == 404

@@ -11,7 +11,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import re
+import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -26,6 +28,9 @@ from django.db.models import QuerySet
 
 from civicstat.api.v1.points import POINT_FIELDS, output_point
 from civicstat.cases.models import Case
+from civicstat.readlimits import QueryTimeout, query_time_limit
+
+logger = logging.getLogger(__name__)
 
 # The columns read for a row (the position's come from `points`).
 COLUMNS: tuple[str, ...] = (
@@ -187,24 +192,59 @@ def csv_text(header: Iterable[str], lines: Iterable[list[Any]]) -> str:
 CHUNK_ROWS = 2000  # rows fetched and encoded at a time: memory stays flat whatever the export
 
 
-def stream_rows(qs: QuerySet[Case]) -> Iterator[dict[str, Any]]:
-    """Every row of `qs`, fetched `CHUNK_ROWS` at a time through the driver's own cursor (a
-    server-side one on PostgreSQL: `chunked_cursor`). The ORM's per-value conversion was most of
-    an export's time; `RowWriter` reads the driver's values as they come (SQLite's times without
-    their zone, its booleans as 0 and 1)."""
-    query = qs.values_list(*COLUMNS)
+class ExportTooSlow(Exception):
+    """An export's first rows could not be read within the public statement limit: answered 503
+    before anything is sent."""
+
+
+def stream_rows(qs: QuerySet[Case], *, first: list[dict[str, Any]] | None = None,
+                deadline: float | None = None) -> Iterator[dict[str, Any]]:  # fmt: skip
+    """Every row of `qs` in id order, read `CHUNK_ROWS` at a time by keyset (`id > last`).
+
+    Each chunk is its own short statement under `PUBLIC_QUERY_TIMEOUT_MS`, so no statement of an
+    export runs for as long as the export does, and no transaction or server-side cursor is held
+    open while a slow client reads. `first` is the first chunk, already read by `first_rows`
+    before the response started. Past `deadline` (a `time.monotonic()` value) the stream stops
+    with an error: the server then cuts the connection, and the client sees an incomplete
+    transfer rather than a table that looks whole. The ORM's per-value conversion was most of an
+    export's time, so the driver's values are read as they come (`RowWriter` copes with SQLite's
+    times without their zone and its booleans as 0 and 1)."""
+    chunk = first if first is not None else _chunk(qs, None)
+    while chunk:
+        yield from chunk
+        if len(chunk) < CHUNK_ROWS:
+            return
+        if deadline is not None and time.monotonic() > deadline:
+            logger.warning("export stopped after %s s (EXPORT_TIME_LIMIT_S)",
+                           settings.EXPORT_TIME_LIMIT_S)  # fmt: skip
+            raise ExportCut("the export ran past EXPORT_TIME_LIMIT_S")
+        chunk = _chunk(qs, chunk[-1]["id"])
+
+
+class ExportCut(Exception):
+    """Raised inside a streaming export: the connection is closed without the stream's end."""
+
+
+def first_rows(qs: QuerySet[Case]) -> list[dict[str, Any]]:
+    """The export's first chunk, read before the response starts, so that a filter the database
+    cannot answer in time is a 503 and not a stream that stalls on its first row."""
+    try:
+        return _chunk(qs, None)
+    except QueryTimeout as error:
+        raise ExportTooSlow(str(error)) from error
+
+
+def _chunk(qs: QuerySet[Case], after: int | None) -> list[dict[str, Any]]:
+    page = qs if after is None else qs.filter(id__gt=after)
+    query = page.order_by("id").values_list(*COLUMNS)[:CHUNK_ROWS]
     try:
         sql, params = query.query.sql_with_params()
     except EmptyResultSet:  # a filter that can match nothing
-        return
-    cursor = connections[query.db].chunked_cursor()
-    try:
+        return []
+    limit = query_time_limit(settings.PUBLIC_QUERY_TIMEOUT_MS)
+    with limit, connections[query.db].cursor() as cursor:
         cursor.execute(sql, params)
-        while rows := cursor.fetchmany(CHUNK_ROWS):
-            for row in rows:
-                yield dict(zip(COLUMNS, row, strict=True))
-    finally:
-        cursor.close()
+        return [dict(zip(COLUMNS, row, strict=True)) for row in cursor.fetchall()]
 
 
 def csv_stream(writer: RowWriter, rows: Iterator[Mapping[str, Any]]) -> Iterator[str]:

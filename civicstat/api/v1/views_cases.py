@@ -5,11 +5,14 @@ cases through `cases.query.cases`, so private request types never appear."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.utils.cache import patch_vary_headers
 from ninja import Router
@@ -21,10 +24,12 @@ from civicstat.api.v1.facets import facet_results, parse_facets
 from civicstat.api.v1.http import CASE_READ, ROLLUP_READ, json_refusal, open_cors
 from civicstat.api.v1.listing import Listing, page, parse_fields, parse_listing
 from civicstat.api.v1.rows import (
+    ExportTooSlow,
     RowWriter,
     csv_stream,
     csv_text,
     encoded,
+    first_rows,
     geojson_stream,
     gzipped,
     stream_rows,
@@ -39,7 +44,7 @@ from civicstat.cases.query import (
     status_labels,
 )
 from civicstat.lib.params import ParamError
-from civicstat.readlimits import throttled
+from civicstat.readlimits import SLOW_RETRY_SECONDS, TOO_SLOW, throttled
 from civicstat.web import cached_by_data_version
 
 router = Router(tags=["cases"])
@@ -208,13 +213,20 @@ EXPORT = (throttled(refuse=json_refusal), cached_by_data_version, open_cors)
 _EXPORT_PARAMS = {"parameters": [*schemas.FILTER_PARAMS[1:], schemas.FIELDS_PARAM]}
 
 
-def _export(request: HttpRequest, layer: str, fmt: str) -> StreamingHttpResponse:
+def _export(request: HttpRequest, layer: str, fmt: str) -> HttpResponseBase:
     the_layer = get_object_or_404(Layer, slug=layer)
     f = parse_filters(request.GET)
     f.layers = [the_layer.slug]
     writer = _writer(request, parse_fields(request.GET))
-    qs: Any = _selected(f).order_by("id")
-    rows = stream_rows(qs)
+    qs: Any = _selected(f)
+    try:
+        first = first_rows(qs)
+    except ExportTooSlow:
+        refused = json_refusal(request, 503, TOO_SLOW)
+        refused["Retry-After"] = str(SLOW_RETRY_SECONDS)
+        refused["Cache-Control"] = "no-store"
+        return refused
+    rows = stream_rows(qs, first=first, deadline=time.monotonic() + settings.EXPORT_TIME_LIMIT_S)
     chunks = csv_stream(writer, rows) if fmt == "csv" else geojson_stream(writer, rows)
     gzip = "gzip" in request.headers.get("Accept-Encoding", "")
     body = gzipped(chunks) if gzip else encoded(chunks)
@@ -237,7 +249,7 @@ def _export(request: HttpRequest, layer: str, fmt: str) -> StreamingHttpResponse
     summary="Export a whole layer as CSV",
 )
 @decorate_view(*EXPORT)
-def export_csv(request: HttpRequest, layer: str) -> StreamingHttpResponse:
+def export_csv(request: HttpRequest, layer: str) -> HttpResponseBase:
     """Every public case of the layer (filters narrow it), streamed as CSV, gzipped for clients
     that accept it."""
     return _export(request, layer, "csv")
@@ -253,7 +265,7 @@ def export_csv(request: HttpRequest, layer: str) -> StreamingHttpResponse:
     summary="Export a whole layer as GeoJSON",
 )
 @decorate_view(*EXPORT)
-def export_geojson(request: HttpRequest, layer: str) -> StreamingHttpResponse:
+def export_geojson(request: HttpRequest, layer: str) -> HttpResponseBase:
     """Every public case of the layer (filters narrow it), streamed as a GeoJSON
     FeatureCollection, gzipped for clients that accept it."""
     return _export(request, layer, "geojson")

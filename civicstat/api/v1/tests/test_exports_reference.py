@@ -104,3 +104,57 @@ def test_the_index_points_to_the_description_and_the_docs(client, town):
     doc = client.get("/api/v1/").json()
     assert doc["openapi"] == "http://testserver/api/v1/openapi.json"
     assert doc["endpoints"]["aggregates"] == "http://testserver/api/v1/aggregates"
+
+
+def test_an_export_whose_first_rows_take_too_long_is_a_503_before_anything_is_sent(
+    client, town, monkeypatch
+):
+    from civicstat.api.v1 import rows
+    from civicstat.readlimits import QueryTimeout
+
+    def too_slow(qs, after):
+        raise QueryTimeout("canceling statement due to statement timeout")
+
+    monkeypatch.setattr(rows, "_chunk", too_slow)
+    response = client.get("/api/v1/layers/requests/cases.csv")
+    assert response.status_code == 503 and not response.streaming
+    assert "took too long" in response.json()["error"]
+    assert response["Retry-After"] == "30" and response["Cache-Control"] == "no-store"
+
+
+def test_an_export_past_its_time_limit_ends_without_the_streams_end(client, town, monkeypatch,
+                                                                     settings):  # fmt: skip
+    from civicstat.api.v1 import rows
+
+    monkeypatch.setattr(rows, "CHUNK_ROWS", 2)
+    settings.EXPORT_TIME_LIMIT_S = -1  # already past: only the first chunk goes out
+    response = client.get("/api/v1/layers/requests/cases.geojson")
+    stream = iter(response.streaming_content)
+    sent = b"".join(next(stream) for _ in range(2))  # the opening and the first chunk
+    assert sent.count(b'"Feature"') == 2
+    with pytest.raises(rows.ExportCut):
+        list(stream)
+
+
+def test_every_chunk_of_an_export_is_a_statement_under_the_public_time_limit(
+    client, town, monkeypatch, settings
+):
+    from civicstat.api.v1 import rows
+
+    monkeypatch.setattr(rows, "CHUNK_ROWS", 2)
+    limits = []
+    real = rows.query_time_limit
+
+    def counted(ms):
+        limits.append(ms)
+        return real(ms)
+
+    monkeypatch.setattr(rows, "query_time_limit", counted)
+    response = client.get("/api/v1/layers/requests/cases.csv")
+    table = list(csv.DictReader(io.StringIO(body(response).decode())))
+    assert sorted(r["id"] for r in table) == ["G1", "G2", "P1", "P2", "P3", "T1", "T2"]
+    assert len(limits) == 4  # 2 + 2 + 2 + 1 rows: four short statements
+    settings.PUBLIC_QUERY_TIMEOUT_MS = 1500
+    limits.clear()
+    body(client.get("/api/v1/layers/requests/cases.csv"))
+    assert limits == [1500] * 4
