@@ -130,8 +130,9 @@ bench-geocoder: setup  ## The place search: 1,000 queries against the KC demo's 
 clean:
 	rm -rf .venv node_modules $(VENDOR) var
 
-bench-api: setup  ## /api/v1 page of 100 cases, two facets and the count, beside Datasette (SIZES=1m,10m)
-	$(PY) bench/bench_api.py --sizes $(or $(SIZES),1m) --engine $(or $(ENGINE),sqlite)
+bench-api: setup  ## /api/v1 page, SoQL counts and a CSV export, beside Datasette (SIZES=1m,10m ENGINES=sqlite)
+	@for engine in $(or $(ENGINES),sqlite postgresql); do \
+	  $(PY) bench/bench_api.py --sizes $(or $(SIZES),1m) --engine $$engine || exit 1; done
 
 bench-alerts: setup  ## Alert matching: 1 M radius subscriptions × 2,000 new cases vs FixMyStreet's loop
 	$(PY) bench/bench_alerts.py
