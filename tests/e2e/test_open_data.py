@@ -26,12 +26,21 @@ def _dataset_path() -> str:
     return f"/data/{default_identifier('311-requests')}"
 
 
-@pytest.mark.parametrize("which", ["catalogue", "dataset"])
+def _file_path() -> str:
+    """The page of an entry that is a file, not a SODA dataset: the performance measures."""
+    from civicstat.performance.tests.factories import a_measure
+
+    a_measure("open-potholes")
+    return "/data/performance-measures"
+
+
+@pytest.mark.parametrize("which", ["catalogue", "dataset", "file"])
 def test_the_open_data_pages_have_no_wcag_violations(
     axe_page: Page, live_server: Any, kc_cases: None,
     axe_violations: Callable[[Page], list[dict[str, Any]]], which: str,
 ) -> None:  # fmt: skip
-    path = "/data" if which == "catalogue" else _dataset_path()
+    paths = {"catalogue": lambda: "/data", "dataset": _dataset_path, "file": _file_path}
+    path = paths[which]()
     for size in (PHONE, LAPTOP):
         axe_page.set_viewport_size(size)  # type: ignore[arg-type]
         axe_page.goto(live_server.url + path)
@@ -43,10 +52,10 @@ def test_the_catalogue_and_a_dataset_page_at_phone_and_laptop_widths(
     page: Page, live_server: Any, kc_cases: None, screenshot: Callable[[Page, str], Path]
 ) -> None:
     SHOTS.mkdir(exist_ok=True)
-    dataset = _dataset_path()
+    dataset, file = _dataset_path(), _file_path()
     for name, size in (("phone", PHONE), ("laptop", LAPTOP)):
         page.set_viewport_size(size)  # type: ignore[arg-type]
-        for which, path in (("catalogue", "/data"), ("dataset", dataset)):
+        for which, path in (("catalogue", "/data"), ("dataset", dataset), ("file", file)):
             page.goto(live_server.url + path)
             page.screenshot(path=SHOTS / f"{which}-{name}.png", full_page=True)
             wide = page.evaluate("() => document.documentElement.scrollWidth")
@@ -57,3 +66,7 @@ def test_the_catalogue_and_a_dataset_page_at_phone_and_laptop_widths(
     expect(page.get_by_role("heading", level=1)).to_contain_text("311")
     expect(page.locator("#curl-first")).to_contain_text("/resource/")
     expect(page.get_by_role("table")).to_contain_text("requested_datetime")
+    page.goto(live_server.url + "/data")
+    page.get_by_role("link", name="Performance measures and their values", exact=True).click()
+    expect(page.locator("#curl-first")).to_contain_text("curl -O ")
+    expect(page.get_by_role("table")).to_contain_text("period_start")
