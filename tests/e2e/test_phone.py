@@ -140,7 +140,7 @@ def test_no_page_scrolls_sideways_on_a_phone_or_a_laptop(
 
 
 def test_the_menu_folds_on_a_phone_and_opens_by_keyboard(
-    page: Page, live_server: Any, kc_cases: None
+    page: Page, live_server: Any, kc_cases: None, screenshot: Callable[[Page, str], Path]
 ) -> None:
     page.set_viewport_size(PHONE)
     page.goto(live_server.url + "/departments")
@@ -158,6 +158,7 @@ def test_the_menu_folds_on_a_phone_and_opens_by_keyboard(
     expect(links).to_have_count(6)
     for i in range(6):
         expect(links.nth(i)).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "phone-nav-390-open-screen.png")
     page.keyboard.press("Tab")
     expect(links.first).to_be_focused()
     page.keyboard.press("Escape")
