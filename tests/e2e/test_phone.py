@@ -364,6 +364,7 @@ def test_home_and_a_department_page_fit_and_pass_axe(
     width = viewport["width"]
     newest = Case.objects.order_by("-requested_at")[0]
     for name, url in (("home", "/"), ("department", f"/departments/{_busiest().slug}"),
+                      ("departments", "/departments"),
                       ("case", newest.get_absolute_url())):  # fmt: skip
         page.goto(live_server.url + url)
         assert _sideways(page) == 0, url
