@@ -116,12 +116,24 @@ def cases(f: CaseFilter) -> QuerySet[Case]:
                        lon__lte=east + m, public_lat__gte=south, public_lat__lte=north,
                        public_lon__gte=west, public_lon__lte=east)  # fmt: skip
     if f.text:
-        address = Q(address__icontains=f.text)
-        if not f.include_private:
-            # A sensitive layer's address is not published, so it cannot be searched either.
-            address &= Q(layer__sensitive=False)
-        qs = qs.filter(Q(description__icontains=f.text) | address)
+        qs = qs.filter(_text_matches(f.text, include_private=f.include_private))
     return qs
+
+
+def _text_matches(text: str, *, include_private: bool) -> Q:
+    """A keyword: in the description, the address or the request type's name, or the whole case
+    number ("#" before it or not), so one search box finds "pothole", "E 12th St" and a case."""
+    address = Q(address__icontains=text)
+    if not include_private:
+        # A sensitive layer's address is not published, so it cannot be searched either.
+        address &= Q(layer__sensitive=False)
+    number = text.removeprefix("#").strip()
+    return (
+        Q(description__icontains=text)
+        | address
+        | Q(service__name__icontains=text)
+        | Q(external_id__iexact=number or text)
+    )
 
 
 @dataclass(frozen=True)
@@ -449,7 +461,8 @@ def parse_filters(query: Mapping[str, Any]) -> CaseFilter:
         f.areas = _parse_areas(areas)
     if bbox := params.items(query, "bbox"):
         f.bbox = params.bbox("bbox", bbox)
-    f.text = " ".join(params.items(query, "q"))[:200]
+    # Not split at commas as lists are: "414 E 12th St, Kansas City" is one address.
+    f.text = " ".join(" ".join(params.values(query, "q")).split())[:200]
     return f
 
 

@@ -50,17 +50,32 @@ class Choices:
     departments: list[Department]
     service_groups: list[str]
     services: list[Service]
+    # The request types under their service group (KC has 800: one flat list could not be read);
+    # those of no group come last, under OTHER_TYPES.
+    service_tree: list[tuple[str, list[Service]]]
     districts: list[Area]
     neighborhoods: list[Area]
 
 
+OTHER_TYPES = "Other request types"
+
+
+def _grouped(services: list[Service]) -> list[tuple[str, list[Service]]]:
+    tree: dict[str, list[Service]] = {}
+    for s in sorted(services, key=lambda s: (not s.group, s.group.casefold(), s.name.casefold())):
+        tree.setdefault(s.group or OTHER_TYPES, []).append(s)
+    return list(tree.items())
+
+
 def choices() -> Choices:
     public = Service.objects.filter(private=False)
+    services = list(public.order_by("name").only("code", "name", "group"))
     return Choices(
         layers=list(Layer.objects.all()),
         departments=list(Department.objects.all()),
         service_groups=sorted({g for g in public.values_list("group", flat=True) if g}),
-        services=list(public.order_by("name").only("code", "name")),
+        services=services,
+        service_tree=_grouped(services),
         districts=list(Area.objects.filter(kind="council-district").only("name", "slug", "kind")),
         neighborhoods=list(Area.objects.filter(kind="neighborhood").only("name", "slug", "kind")),
     )

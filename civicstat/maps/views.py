@@ -178,6 +178,8 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "deepest": deepest if pages > deepest else 0,
         "caption": f"Matching cases, page {page:,} of {pages:,}",
         "quiet": quiet_window(request.GET, f, count),
+        # The map's own filter form (maps/_filter_panel.html), its keyword search included.
+        "choices": choices(), "selected": selected(request.GET), "day_choices": DAY_CHOICES,
     })  # fmt: skip
 
 

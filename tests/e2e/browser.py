@@ -29,7 +29,7 @@ CHROMIUM_ARGS = [
 ]
 
 AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"  # `npm ci` installs it
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]  # 2.2 AA: target-size
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}

@@ -235,7 +235,7 @@ AXE_DEADLINE_MS = 90_000  # axe waits up to 60 s for a frame that does not answe
 
 @pytest.fixture
 def axe_violations() -> Callable[[Page], list[dict[str, Any]]]:
-    """axe-core's WCAG 2.1 A and AA violations on the page as it is now."""
+    """axe-core's WCAG 2.2 A and AA violations on the page as it is now (AXE_TAGS)."""
 
     def run(page: Page) -> list[dict[str, Any]]:
         if not AXE_JS.is_file():
@@ -256,10 +256,37 @@ def axe_violations() -> Callable[[Page], list[dict[str, Any]]]:
             [AXE_TAGS, AXE_DEADLINE_MS],
         )
         assert result["passes"], "axe-core checked nothing: is the page empty?"
-        violations: list[dict[str, Any]] = result["violations"]
-        return violations
+        return _not_essential(page, result["violations"])
 
     return run
+
+
+def _not_essential(page: Page, violations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The violations, less target-size's on map markers that are 24 × 24 px or more and fail only
+    because a neighbour overlaps them. A marker sits where its cases are: two close together
+    overlap, and WCAG 2.5.8 exempts targets whose place is essential (its Understanding document
+    names maps). A marker smaller than 24 px still fails; so does anything not on a map."""
+    kept = []
+    for v in violations:
+        if v["id"] == "target-size":
+            v["nodes"] = [n for n in v["nodes"] if not _overlapped_marker(page, n["target"])]
+            if not v["nodes"]:
+                continue
+        kept.append(v)
+    return kept
+
+
+def _overlapped_marker(page: Page, target: list[Any]) -> bool:
+    if len(target) != 1 or not isinstance(target[0], str):
+        return False
+    return bool(page.evaluate(
+        """(sel) => {
+            const e = document.querySelector(sel);
+            if (!e || !e.matches(".leaflet-marker-pane .leaflet-marker-icon")) return false;
+            const r = e.getBoundingClientRect();
+            return r.width >= 24 && r.height >= 24;
+        }""",
+        target[0]))  # fmt: skip
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import quote
 
 import pytest
 from django.http import QueryDict
@@ -65,6 +66,33 @@ def test_text_search_looks_in_addresses_and_descriptions(imported):
     street = Case.objects.first().address.split(" ", 1)[1]
     f = parse_filters(QueryDict(f"q={street}"))
     assert all(street.lower() in c.address.lower() for c in cases(f))
+
+
+def test_a_keyword_finds_a_case_by_its_number_with_or_without_a_hash(imported):
+    case = Case.objects.exclude(external_id="").order_by("id")[5]
+    for q in (case.external_id, f"#{case.external_id}", f"  {case.external_id.lower()} "):
+        assert case.id in set(cases(parse_filters(QueryDict(f"q={quote(q)}"))).values_list(
+            "id", flat=True)), q  # fmt: skip
+
+
+def test_a_keyword_finds_an_address_as_typed_and_a_request_type(imported):
+    case = Case.objects.exclude(address="").order_by("id")[3]
+    typed = "  " + "  ".join(case.address.lower().split())  # "4403  tracy  ave"
+    found = cases(parse_filters(QueryDict(f"q={quote(typed)}")))
+    assert case in found and all(case.address.lower() in c.address.lower() for c in found[:50])
+    # A comma is part of the words, not a list: "Tracy Ave, 64110" is one keyword, not two.
+    assert parse_filters(QueryDict("q=Tracy+Ave,+64110")).text == "Tracy Ave, 64110"
+    service = Service.objects.filter(cases__isnull=False).order_by("name").first()
+    assert service is not None
+    word = service.name.split()[0]
+    found = cases(parse_filters(QueryDict(f"q={quote(word)}")))
+    assert found.filter(service=service).exists()
+    assert found.count() < Case.objects.count()
+
+
+def test_a_keyword_of_control_characters_is_refused_not_searched(imported):
+    with pytest.raises(FilterError, match="control characters"):
+        parse_filters(QueryDict("q=a%00b"))
 
 
 @pytest.mark.parametrize(
