@@ -105,7 +105,7 @@ def timed_can_answer(f: CaseFilter) -> bool:
         return False
     if bool(f.requested_from or f.requested_to) == bool(f.areas):
         return False  # neither (`MapCellTotal` answers) or both
-    # Areas of different kinds overlap: a case in two of them is counted once by the cases.
+    # Areas of different kinds overlap (the count rollups refuse them too, `query._area_rows`).
     return (
         len(f.areas) < 2
         or Area.objects.filter(id__in=f.areas).values("kind").distinct().count() == 1
@@ -163,19 +163,18 @@ def clusters_from_rollup(f: CaseFilter, res: int) -> list[Cluster]:
     return [Cluster(slat / n, slon / n, int(n), int(o or 0)) for _, n, slat, slon, o in rows if n]
 
 
-def _in_view(f: CaseFilter, res: int) -> tuple[list[int], int]:
+def _in_view(f: CaseFilter, res: int) -> list[int]:
     """The cells at `res` whose centres lie in f's padded viewport (as `clusters_from_rollup`
-    picks them), from `MapCellTotal`'s index, and the public cases they hold over all time."""
+    picks them), from `MapCellTotal`'s index."""
     assert f.bbox is not None  # noqa: S101
     west, south, east, north = _padded(f.bbox, res)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT cell, SUM(count) FROM {MapCellTotal._meta.db_table} WHERE res = %s"
-            " AND lat >= %s AND lat <= %s AND lon >= %s AND lon <= %s GROUP BY cell",
+            f"SELECT DISTINCT cell FROM {MapCellTotal._meta.db_table} WHERE res = %s"
+            " AND lat >= %s AND lat <= %s AND lon >= %s AND lon <= %s",
             [res, south, north, west, east],
         )
-        rows = cursor.fetchall()
-    return [r[0] for r in rows], sum(int(r[1]) for r in rows)
+        return [r[0] for r in cursor.fetchall()]
 
 
 def timed_rows(f: CaseFilter, cells: list[int] | None, res: int) -> list[tuple[Any, ...]]:
@@ -268,7 +267,7 @@ def _fine_counts(f: CaseFilter) -> tuple[list[int], int] | None:
 
 def clusters_from_timed(f: CaseFilter, res: int) -> list[Cluster]:
     """Clusters of the cases `f` selects in its viewport, from the dated or per-area tables."""
-    cells, _ = _in_view(f, res)
+    cells = _in_view(f, res)
     rows = timed_rows(f, cells, res)
     return [Cluster(slat / n, slon / n, int(n), int(o or 0)) for _, n, slat, slon, o in rows if n]
 
@@ -296,8 +295,8 @@ def _located(f: CaseFilter, *, cells: list[int] | None = None) -> QuerySet[Case]
     period) instead of the coordinate index (every case of a city-wide viewport). `cells`: the
     stored (finest) cells that hold every case f can select in its viewport (`_fine_counts`):
     read by the cell and day index alone (dates on `requested_day`, the same local days; areas as
-    an EXISTS per case; the viewport on the public point, which has no index). The viewport is always matched against the public
-    point (`civicstat.cases.sensitive`)."""
+    an EXISTS per case; the viewport on the public point, which has no index). The viewport is
+    always matched against the public point (`civicstat.cases.sensitive`)."""
     if cells is not None:
         assert f.bbox is not None  # noqa: S101
         west, south, east, north = f.bbox
@@ -357,7 +356,7 @@ def view(f: CaseFilter) -> ViewAnswer:
     if rollup_can_answer(f):
         found = clusters_from_rollup(f, res)
     elif timed_can_answer(f):
-        cells, _ = _in_view(f, res)
+        cells = _in_view(f, res)
         found = [Cluster(slat / n, slon / n, int(n), int(o or 0))
                  for _, n, slat, slon, o in timed_rows(f, cells, res) if n]  # fmt: skip
         if sum(c.count for c in found) <= limit * 4 and (fine := _fine_counts(f)) is not None:

@@ -170,3 +170,40 @@ def test_filters_the_tables_cannot_answer_go_to_the_cases(imported):
     ):
         assert not clusters.timed_can_answer(f), f
     assert clusters.timed_can_answer(CaseFilter(areas=[area.id], status_group="open"))
+
+
+@pytest.mark.parametrize("limit", [5, 40, 1000])
+def test_dated_and_area_viewports_show_points_exactly_when_few_enough_cases_are_in_view(
+    imported, settings, limit
+):
+    """Whatever way `view` decides (the finest cells' bounds, or reading the cells in reach), a
+    viewport shows points only when the cases table holds no more than the limit in it, and then
+    every one of them; clusters only when it holds more (or, as on the undated map, the padded
+    cells over four times the limit)."""
+    settings.MAP_POINTS_LIMIT = limit
+    first, last = _days()
+    district = Area.objects.filter(kind="council-district").first()
+    neighborhood = Area.objects.filter(kind="neighborhood", cases__isnull=False).first()
+    located = Case.objects.filter(h3_cell__isnull=False).order_by("id")
+    kinds: set[str] = set()
+    for i, case in enumerate(located[:: max(1, located.count() // 8)][:8]):
+        for half in (0.002, 0.01, 0.03):
+            box = (case.lon - half, case.lat - half * 0.8, case.lon + half, case.lat + half * 0.8)
+            for f in (
+                CaseFilter(requested_from=last - timedelta(days=29 + 60 * i)),
+                CaseFilter(requested_from=first + timedelta(days=400), requested_to=last),
+                CaseFilter(areas=[district.id], status_group="open"),
+                CaseFilter(areas=[neighborhood.id]),
+            ):
+                f.bbox = box
+                in_view = cases(f).filter(h3_cell__isnull=False).count()
+                answer = clusters.view(f)
+                if answer.kind == "points":
+                    assert answer.total == len(answer.points) == in_view <= limit, f
+                else:
+                    # As on the undated map, clusters whose padded cells hold over four times
+                    # the limit stand without a look at the cases.
+                    assert in_view > limit or answer.total > 4 * limit, f
+                kinds.add(answer.kind)
+    if limit < 1000:  # both ways were taken
+        assert kinds == {"points", "clusters"}
