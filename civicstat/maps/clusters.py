@@ -265,6 +265,11 @@ def _fine_counts(f: CaseFilter) -> tuple[list[int], int] | None:
     return sorted(counts), inside
 
 
+def _city_wide(f: CaseFilter) -> int:
+    """How many cases `f` selects in the whole city (its viewport aside), from the coarsest rows."""
+    return sum(int(row[1]) for row in timed_rows(f, None, RESOLUTIONS[0]))
+
+
 def clusters_from_timed(f: CaseFilter, res: int) -> list[Cluster]:
     """Clusters of the cases `f` selects in its viewport, from the dated or per-area tables."""
     cells = _in_view(f, res)
@@ -359,7 +364,12 @@ def view(f: CaseFilter) -> ViewAnswer:
         cells = _in_view(f, res)
         found = [Cluster(slat / n, slon / n, int(n), int(o or 0))
                  for _, n, slat, slon, o in timed_rows(f, cells, res) if n]  # fmt: skip
-        if sum(c.count for c in found) <= limit * 4 and (fine := _fine_counts(f)) is not None:
+        dated = bool(f.requested_from or f.requested_to)
+        if sum(c.count for c in found) > limit * 4:
+            pass  # clusters, as below
+        elif dated and _city_wide(f) <= limit * 4:
+            pass  # the period holds few cases city-wide: the date index walks them (below)
+        elif (fine := _fine_counts(f)) is not None:
             # The finest cells say which cells hold the selected cases, and a lower bound of
             # those in view: past the limit, the clusters stand without reading a case; else
             # the points are read from those cells alone (by the cell and day index).
@@ -370,11 +380,12 @@ def view(f: CaseFilter) -> ViewAnswer:
         found = clusters_from_cases(f, res)
     # The padded cells may hold cases just outside the viewport; whether the viewport holds few
     # enough for points is known only from the cases, which is cheap once it is known to be small:
-    # one more point than the limit says it holds too many (one query, not a count and a read).
+    # one more case than the limit, in any order (the scan stops there), says it holds too many.
     rough = sum(c.count for c in found)
     if rough <= limit * 4:
-        shown = points(f, limit + 1, cells=candidates)
-        if len(shown) <= limit:
+        located = _located(f, cells=candidates).order_by().values_list("id", flat=True)
+        if len(located[: limit + 1]) <= limit:
+            shown = points(f, limit, cells=candidates)
             return ViewAnswer("points", res, len(shown), [], shown)
     return ViewAnswer("clusters", res, rough, found, [])
 
