@@ -51,6 +51,7 @@ def _expected(f: CaseFilter, res: int) -> dict[int, tuple[int, int]]:
     found: defaultdict[int, list[int]] = defaultdict(lambda: [0, 0])
     rows = cases(f).filter(h3_cell__isnull=False).values_list("h3_cell", "status_group")
     for cell, group in rows:
+        assert cell is not None  # located cases only
         sums = found[cells.parent_cell(cell, res)]
         sums[0] += 1
         sums[1] += group == "open"
