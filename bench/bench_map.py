@@ -8,8 +8,11 @@ of a 1280×900 screen centred on random located cases, at every zoom from 10 to 
 - `civicstat`: `clusters.view()`, what `/map/view.json` answers (clusters from the cell rollup, or
   points once a viewport holds few cases), with no filter;
 - `civicstat, department`: the same with the busiest department as a filter (still the rollup);
-- `civicstat, last 365 days`: a date filter, which the rollup cannot answer: grouped from the
-  cases in view by their stored h3 cell;
+- `civicstat, last 365 days`: a date filter, from the dated cell tables (`civicstat.maps.timed`);
+- the filtered maps (`FILTERED`: last 7, 30, 90 and 365 days before the data's last day, the
+  busiest council district and neighborhood), from the dated and per-area cell tables, over all
+  zooms, against their goal (p95 ≤ 50 ms), beside the same filters answered from the cases table
+  (`clusters_from_cases`, as before those tables; timed on the baseline's viewports only);
 - `baseline`: the plain way with no PostGIS here: `GROUP BY` rounded coordinates of the cases in
   the viewport, in the same database, same viewports, no filter.
 
@@ -33,6 +36,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -49,6 +53,9 @@ WIDTH, HEIGHT = 1280, 900
 MARK = "BENCH-RESULT "
 README = ROOT / "bench" / "README.md"
 SECTION = "## Map clusters and department comparison"
+FILTER_GOAL_MS = 50
+FILTERED = ("last 7 days", "last 30 days", "last 90 days", "last 365 days", "a council district",
+            "a neighborhood")  # fmt: skip
 
 
 def bbox_at(lat: float, lon: float, zoom: int) -> tuple[float, float, float, float]:
@@ -76,13 +83,13 @@ def child(url: str, viewports: int, baseline_viewports: int) -> None:
     from datetime import timedelta
 
     from django.core.management import call_command
-    from django.db.models import Count, Max
+    from django.db.models import Count, Max, Sum
 
-    from civicstat.cases.models import Case, Department
+    from civicstat.cases.models import Area, Case, Department
     from civicstat.cases.query import CaseFilter
     from civicstat.maps import cells, clusters
     from civicstat.maps.departments import departments_compare, window_for
-    from civicstat.maps.models import MapCell
+    from civicstat.maps.models import MapCell, MapCellArea
 
     call_command("migrate", "--noinput", verbosity=0)
     postgis = postgis_points()
@@ -111,6 +118,20 @@ def child(url: str, viewports: int, baseline_viewports: int) -> None:
         "civicstat, department": CaseFilter(departments=[dept.slug]),
         "civicstat, last 365 days": CaseFilter(requested_from=latest - timedelta(days=364)),
     }
+    # The filtered maps: "last N days" before the data's last day (what `?days=N` asks on the
+    # day the data ends), and the areas holding the most located cases of each kind.
+    filtered = {f"last {n} days": CaseFilter(requested_from=latest - timedelta(days=n - 1))
+                for n in (7, 30, 90, 365)}  # fmt: skip
+    for kind, name in (
+        ("council-district", "a council district"),
+        ("neighborhood", "a neighborhood"),
+    ):
+        busiest = (MapCellArea.objects.filter(res=5, area_id__in=Area.objects.filter(kind=kind))
+                   .values("area_id").annotate(n=Sum("count")).order_by("-n").first())  # fmt: skip
+        if busiest:
+            filtered[name] = CaseFilter(areas=[busiest["area_id"]])
+    for base in filtered.values():
+        clusters.view(replace(base, bbox=bbox_at(*centres[0], 13)))
     for base in variants.values():  # connections, caches and the service list warm once
         clusters.view(replace(base, bbox=bbox_at(*centres[0], 13)))
     timings: dict[str, dict[int, list[float]]] = {}
@@ -126,8 +147,19 @@ def child(url: str, viewports: int, baseline_viewports: int) -> None:
                 if name == "civicstat":
                     kinds.setdefault(zoom, {}).setdefault(answer.kind, 0)
                     kinds[zoom][answer.kind] += 1
+            for name, base in filtered.items():
+                f = replace(base, bbox=box)
+                _timed(
+                    lambda f=f: clusters.view(f), timings.setdefault(name, {}).setdefault(zoom, [])
+                )
             if i >= baseline_viewports:
                 continue  # the baseline scans the cases: at 10 M, seconds a viewport
+            for name, base in filtered.items():
+                # The same filter from the cases table, as the map answered it before the tables.
+                f = replace(base, bbox=box)
+                runs = timings.setdefault(f"cases, {name}", {}).setdefault(zoom, [])
+                with mock.patch.object(clusters, "timed_can_answer", return_value=False):
+                    _timed(lambda f=f: clusters.view(f), runs)
             f = CaseFilter(bbox=box)
             res = clusters.resolution_for(box)
             baseline = (
@@ -144,8 +176,16 @@ def child(url: str, viewports: int, baseline_viewports: int) -> None:
         "postgis": postgis,
         "cases": Case.objects.count(), "cells": MapCell.objects.count(), "rebuilt_s": rebuilt,
         "timings": timings, "kinds": kinds, "departments_ms": compare_runs,
-        "departments": Department.objects.count(),
+        "departments": Department.objects.count(), "filtered": list(filtered),
+        "timed_rows": timed_rows(),
     }))  # fmt: skip
+
+
+def timed_rows() -> dict[str, int]:
+    """The rows of the dated and per-area cell tables (`civicstat.maps.timed`)."""
+    from civicstat.maps.models import MapCellArea, MapCellDay, MapCellMonth
+
+    return {m.__name__: m.objects.count() for m in (MapCellMonth, MapCellDay, MapCellArea)}
 
 
 # The PostGIS way, where PostGIS is installed (PostgreSQL only): the same located cases as
@@ -254,8 +294,33 @@ def table(
         f" p95 {_p(result['departments_ms'], 0.95):.1f} ms,"
         f" max {max(result['departments_ms']):.1f} ms" + _compare_goal(size, result) + ".",
         "",
+        *_filtered_table(result),
     ]
     return "\n".join(lines)
+
+
+def _filtered_table(result: dict[str, Any]) -> list[str]:
+    """The filtered maps over all zooms against their goal, beside the cases-table figures."""
+    t = result["timings"]
+    names = [n for n in result.get("filtered", []) if n in t]
+    if not names:
+        return []
+    rows = ", ".join(f"{n} {k}" for k, n in result.get("timed_rows", {}).items())
+    lines = [
+        f"Filtered maps (goal p95 ≤ {FILTER_GOAL_MS} ms), all zooms, from the dated and per-area"
+        f" cell tables ({rows} rows), beside the same filters answered from the cases table:",
+        "",
+        "| filter | civicstat p50 / p95 ms | worst zoom p95 | goal | cases table p50 / p95 ms |",
+        "|---|---|---|---|---|",
+    ]
+    for name in names:
+        ours = [v for z in ZOOMS for v in t[name][str(z)]]
+        worst = max(_p(t[name][str(z)], 0.95) for z in ZOOMS)
+        met = "met" if _p(ours, 0.95) <= FILTER_GOAL_MS else "NOT met"
+        cases = [v for z in ZOOMS for v in t.get(f"cases, {name}", {}).get(str(z), [])]
+        before = _p50_p95(cases) if cases else "–"
+        lines.append(f"| {name} | {_p50_p95(ours)} | {worst:.1f} | {met} | {before} |")
+    return [*lines, ""]
 
 
 def main() -> None:

@@ -303,19 +303,24 @@ def case_upsert(
                                status_group=r.status_group, requested_day=d.requested_day,
                                closed_day=d.closed_day, close_bucket=d.close_bucket,
                                within_target=d.within_target)  # fmt: skip
-            cells.count_stored(cursor, list(ids.values()), sign=1)
+            # Counted in before its area links are written: the links are passed.
+            cells.count_stored(cursor, list(ids.values()), sign=1,
+                               areas={ids[r.external_id]: derived[r.external_id].area_ids
+                                      for r in new})  # fmt: skip
             result.created = len(new)
 
         if changed:
             old_areas = _areas_of(cursor, [existing[r.external_id][0] for r in changed])
             assignments = ", ".join(f"{qn(c)} = %s" for c in columns[1:])
             changed_ids = [existing[r.external_id][0] for r in changed]
-            cells.count_stored(cursor, changed_ids, sign=-1)
+            cells.count_stored(cursor, changed_ids, sign=-1, areas=old_areas)
             cursor.executemany(
                 f"UPDATE {table} SET {assignments} WHERE id = %s",
                 [[*values(r)[1:], existing[r.external_id][0]] for r in changed],
             )
-            cells.count_stored(cursor, changed_ids, sign=1)
+            cells.count_stored(cursor, changed_ids, sign=1,
+                               areas={existing[r.external_id][0]: derived[r.external_id].area_ids
+                                      for r in changed})  # fmt: skip
             unlink: list[tuple[int, int]] = []
             for r in changed:
                 case_id, _, status, group, svc, dept, rday, cday, bucket, was_within = existing[

@@ -6,13 +6,14 @@ the cases. `rebuild()` recomputes every row with one grouped query per resolutio
 the two agree. The sums are of the cases' public points (`civicstat.cases.sensitive`): a cell
 holding one case of a sensitive layer must not place its cluster on the exact point.
 `MapCellTotal` (public services only, service and department summed out) gets the same deltas,
-and is rebuilt from `MapCell` whenever a service turns private or public.
+and is rebuilt from `MapCell` whenever a service turns private or public. So do the dated and
+per-area tables (`civicstat.maps.timed`), rebuilt from the cases on such a change.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -20,8 +21,9 @@ import h3.api.basic_int as h3int
 from django.db import connection, transaction
 
 from civicstat.cases.bulk import insert_rows
-from civicstat.cases.models import Case
+from civicstat.cases.models import Case, CaseArea
 from civicstat.lib.geo import H3_RESOLUTION
+from civicstat.maps import timed
 from civicstat.maps.models import MapCell, MapCellTotal
 
 # Stored resolutions, coarse to fine: about 250, 36, 5, 0.7 and 0.1 km² a cell. The finest is the
@@ -57,36 +59,53 @@ class CellDelta:
 
     def __init__(self) -> None:
         self.rows: defaultdict[Key, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
+        self.timed = timed.TimedDelta()  # the dated and per-area tables
 
-    def count_stored(self, cursor: Any, case_ids: Sequence[int], *, sign: int) -> None:
-        """Count these cases, as the cases table holds them now, in (1) or out (-1)."""
+    def count_stored(
+        self,
+        cursor: Any,
+        case_ids: Sequence[int],
+        *,
+        sign: int,
+        areas: Mapping[int, Iterable[int]] | None = None,
+    ) -> None:
+        """Count these cases, as the cases table holds them now, in (1) or out (-1). `areas`: each
+        case's area ids when the caller is about to change its `CaseArea` links (an import counts
+        a case in before linking it); else the stored links are read."""
         table = Case._meta.db_table
         size = (connection.features.max_query_params or 5000) - 1
         for start in range(0, len(case_ids), min(size, 5000)):
             chunk = case_ids[start : start + min(size, 5000)]
             marks = ", ".join(["%s"] * len(chunk))
+            linked = areas if areas is not None else _links(cursor, chunk, marks)
             cursor.execute(
                 "SELECT h3_cell, public_lat, public_lon, layer_id, COALESCE(service_id, 0),"
-                f" COALESCE(department_id, 0), status_group FROM {table}"
+                f" COALESCE(department_id, 0), status_group, requested_day, id FROM {table}"
                 f" WHERE id IN ({marks}) AND h3_cell IS NOT NULL",
                 list(chunk),
             )
-            for cell, lat, lon, layer, service, department, group in cursor.fetchall():
-                for res in RESOLUTIONS:
-                    row = self.rows[
-                        (res, parent_cell(cell, res), layer, service, department, group)
-                    ]
+            for cell, lat, lon, layer, service, department, group, day, case in cursor.fetchall():
+                parents = [(res, parent_cell(cell, res)) for res in RESOLUTIONS]
+                for res, parent in parents:
+                    row = self.rows[(res, parent, layer, service, department, group)]
                     row[0] += sign
                     row[1] += sign * lat
                     row[2] += sign * lon
+                self.timed.add(sign=sign, cells=parents, lat=lat, lon=lon, layer=layer,
+                               service=service, group=group, day=timed.as_date(day),
+                               areas=linked.get(case, ()))  # fmt: skip
 
     def apply(self, cursor: Any) -> None:
         """Upsert the changes; drop rows that fell to zero so the tables equal a rebuild."""
         changed = [(k, v) for k, v in self.rows.items() if v[0] or v[1] or v[2]]
         self.rows.clear()
-        if not changed:
+        # A case moved to another day or area only changes the dated and per-area tables.
+        if not changed and not self.timed.pending():
             return
         private = set(_private_services(cursor))
+        self.timed.apply(cursor, private)
+        if not changed:
+            return
         totals: defaultdict[tuple[int, int, int, str], list[float]] = defaultdict(
             lambda: [0, 0.0, 0.0]
         )
@@ -112,6 +131,18 @@ def _add(cursor: Any, table: str, key: tuple[str, ...], rows: list[tuple[Any, ..
                 f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {added}")  # fmt: skip
     if any(r[len(key) + 2] < 0 for r in rows):
         cursor.execute(f"DELETE FROM {table} WHERE count <= 0")
+
+
+def _links(cursor: Any, case_ids: Sequence[int], marks: str) -> dict[int, list[int]]:
+    """The stored area links of these cases."""
+    cursor.execute(
+        f"SELECT case_id, area_id FROM {CaseArea._meta.db_table} WHERE case_id IN ({marks})",
+        list(case_ids),
+    )
+    linked: defaultdict[int, list[int]] = defaultdict(list)
+    for case, area in cursor.fetchall():
+        linked[case].append(area)
+    return linked
 
 
 def _private_services(cursor: Any) -> list[int]:
@@ -164,4 +195,5 @@ def rebuild() -> int:
             insert_rows(cursor, table, [*_KEY, "lat", "lon", "count", "sum_lat", "sum_lon"], rows)
             total += len(rows)
         totals_rebuild(cursor)
+        timed.fill(cursor, connection.vendor)
     return total

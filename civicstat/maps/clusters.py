@@ -3,10 +3,13 @@
 Clusters come from the cell rollup when every filter is one it knows (layer, service, service
 group, department, status group): a viewport sums at most a few hundred cells' rows, whatever the
 number of cases; without a service or department filter from `MapCellTotal`, a row per cell, layer
-and status group. A filter on dates, areas, text or local status needs the cases
-themselves; then the cases in view are grouped by the parent of their stored h3 cell (an integer
-expression over an indexed column, never a geometry). Points are read only once the viewport
-holds no more than `MAP_POINTS_LIMIT` cases.
+and status group. Requested dates or areas (with at most a layer and status group filter besides)
+come from the dated and per-area cell tables (`civicstat.maps.timed`, `timed_can_answer`). Any
+other filter (text, local status, closed dates, dates and areas together, a request type, service
+group or department with dates or areas, areas of two kinds) needs the cases themselves; then the
+cases in view are grouped by the parent of their stored h3 cell (an integer expression over an
+indexed column, never a geometry). Points are read only once the viewport holds no more than
+`MAP_POINTS_LIMIT` cases.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from typing import Any
 import h3.api.basic_int as h3int
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, ExpressionWrapper, F, FloatField, QuerySet
+from django.db.models import Exists, ExpressionWrapper, F, FloatField, OuterRef, QuerySet
 
-from civicstat.cases.models import Case
+from civicstat.cases.models import Area, Case, CaseArea
 from civicstat.cases.query import CaseFilter, cases, dimension_ids
+from civicstat.lib.periods import month_split
+from civicstat.maps import timed
 from civicstat.maps.cells import RESOLUTIONS, _parent_sql, cell_centre
 from civicstat.maps.models import MapCell, MapCellTotal
 
@@ -89,6 +94,24 @@ def rollup_can_answer(f: CaseFilter) -> bool:
     )  # fmt: skip
 
 
+def timed_can_answer(f: CaseFilter) -> bool:
+    """Whether the dated and per-area tables hold what `f` selects: requested dates or areas of
+    one kind (not both), with at most layers and a status group besides. They sum request types
+    and departments out, and hold no closed date, text or local status: each of those, and dates
+    with areas, goes to the cases table (`clusters_from_cases`)."""
+    if f.text or f.statuses or f.include_private or f.closed_from or f.closed_to:
+        return False
+    if f.services or f.service_groups or f.departments:
+        return False
+    if bool(f.requested_from or f.requested_to) == bool(f.areas):
+        return False  # neither (`MapCellTotal` answers) or both
+    # Areas of different kinds overlap (the count rollups refuse them too, `query._area_rows`).
+    return (
+        len(f.areas) < 2
+        or Area.objects.filter(id__in=f.areas).values("kind").distinct().count() == 1
+    )
+
+
 def _padded(bbox: tuple[float, float, float, float], res: int) -> tuple[float, ...]:
     """The viewport grown by one cell edge: a cell whose centre lies just outside still shows."""
     west, south, east, north = bbox
@@ -140,6 +163,120 @@ def clusters_from_rollup(f: CaseFilter, res: int) -> list[Cluster]:
     return [Cluster(slat / n, slon / n, int(n), int(o or 0)) for _, n, slat, slon, o in rows if n]
 
 
+def _in_view(f: CaseFilter, res: int) -> list[int]:
+    """The cells at `res` whose centres lie in f's padded viewport (as `clusters_from_rollup`
+    picks them), from `MapCellTotal`'s index."""
+    assert f.bbox is not None  # noqa: S101
+    west, south, east, north = _padded(f.bbox, res)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT cell FROM {MapCellTotal._meta.db_table} WHERE res = %s"
+            " AND lat >= %s AND lat <= %s AND lon >= %s AND lon <= %s",
+            [res, south, north, west, east],
+        )
+        return [r[0] for r in cursor.fetchall()]
+
+
+def timed_rows(f: CaseFilter, cells: list[int] | None, res: int) -> list[tuple[Any, ...]]:
+    """(cell, count, sum_lat, sum_lon, open) of the cases `f` selects in `cells` (None: every
+    cell), summed from the per-area table, or from the month table for f's whole months and the
+    day table for the partial months at either end. f must pass `timed_can_answer`."""
+    if cells is not None and not cells:
+        return []
+    ids = dimension_ids(replace(f, include_private=False))
+    common = "res = %s"
+    params: list[Any] = [res]
+    if cells is not None:
+        common += f" AND cell IN ({', '.join(['%s'] * len(cells))})"
+        params.extend(cells)
+    if ids.layers is not None:
+        layers = ids.layers or [-1]  # no layer is -1: nothing matches
+        common += f" AND layer_id IN ({', '.join(['%s'] * len(layers))})"
+        params.extend(layers)
+    if f.status_group:
+        common += " AND status_group = %s"
+        params.append(f.status_group)
+    parts: list[tuple[str, str, list[Any]]] = []
+    if f.areas:
+        marks = ", ".join(["%s"] * len(f.areas))
+        parts.append((timed.AREA_TABLE, f" AND area_id IN ({marks})", list(f.areas)))
+    else:
+        day = connection.ops.adapt_datefield_value
+        split = month_split(f.requested_from, f.requested_to)
+        spans = [("month", timed.MONTH_TABLE, split.months)] if split.months else []
+        spans += [("day", timed.DAY_TABLE, span) for span in split.days]
+        for column, table, (low, high) in spans:
+            where, bounds = "", []
+            for op, value in ((">=", low), ("<=", high)):
+                if value is not None:
+                    where += f" AND {column} {op} %s"
+                    bounds.append(day(value))
+            parts.append((table, where, bounds))
+    union = " UNION ALL ".join(
+        f"SELECT cell, count, sum_lat, sum_lon, status_group FROM {table} WHERE {common}{where}"
+        for table, where, _ in parts
+    )
+    sql = (
+        f"SELECT cell, SUM(count), SUM(sum_lat), SUM(sum_lon), SUM(CASE WHEN status_group ="
+        f" 'open' THEN count ELSE 0 END) FROM ({union}) AS t GROUP BY cell"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [p for _, _, bounds in parts for p in (*params, *bounds)])
+        return list(cursor.fetchall())
+
+
+# The farthest a point lies from the centre of its stored cell, with room to spare (the largest
+# resolution-9 cell's circumradius is about 0.26 km); and the most cells worth listing in a query.
+_CELL_REACH_KM = 0.3
+_MAX_CANDIDATE_CELLS = 2000
+
+
+def _reach(bbox: tuple[float, ...], sign: int) -> tuple[float, float, float, float]:
+    """The viewport grown (sign 1) or shrunk (-1) by a cell's reach."""
+    west, south, east, north = bbox
+    dlat = _CELL_REACH_KM / 110.57
+    dlon = _CELL_REACH_KM / (111.32 * max(0.01, math.cos(math.radians((south + north) / 2))))
+    return (west - sign * dlon, south - sign * dlat, east + sign * dlon, north + sign * dlat)
+
+
+def _fine_counts(f: CaseFilter) -> tuple[list[int], int] | None:
+    """For a viewport with few cases (`timed_can_answer` filters): the stored (finest) cells that
+    hold a case `f` selects and may lie in view, and how many of those cases certainly lie in view
+    (their cells lie wholly inside it; a sensitive layer's public point is its cell's centre).
+    None when too many cells lie in reach to list."""
+    assert f.bbox is not None  # noqa: S101
+    fine = RESOLUTIONS[-1]
+    west, south, east, north = _reach(f.bbox, 1)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT cell FROM {MapCellTotal._meta.db_table} WHERE res = %s AND lat >= %s"
+            " AND lat <= %s AND lon >= %s AND lon <= %s",
+            [fine, south, north, west, east],
+        )
+        reach = [r[0] for r in cursor.fetchall()]
+    if len(reach) > _MAX_CANDIDATE_CELLS:
+        return None
+    counts = {row[0]: int(row[1]) for row in timed_rows(f, reach, fine) if row[1]}
+    w, s, e, n = _reach(f.bbox, -1)
+    inside = sum(
+        count for cell, count in counts.items()
+        if s <= cell_centre(cell)[0] <= n and w <= cell_centre(cell)[1] <= e
+    )  # fmt: skip
+    return sorted(counts), inside
+
+
+def _city_wide(f: CaseFilter) -> int:
+    """How many cases `f` selects in the whole city (its viewport aside), from the coarsest rows."""
+    return sum(int(row[1]) for row in timed_rows(f, None, RESOLUTIONS[0]))
+
+
+def clusters_from_timed(f: CaseFilter, res: int) -> list[Cluster]:
+    """Clusters of the cases `f` selects in its viewport, from the dated or per-area tables."""
+    cells = _in_view(f, res)
+    rows = timed_rows(f, cells, res)
+    return [Cluster(slat / n, slon / n, int(n), int(o or 0)) for _, n, slat, slon, o in rows if n]
+
+
 def clusters_from_cases(f: CaseFilter, res: int) -> list[Cluster]:
     """Clusters of the cases `f` selects, grouped by the parent cell of each case's h3 cell."""
     assert f.bbox is not None  # noqa: S101
@@ -157,11 +294,28 @@ def clusters_from_cases(f: CaseFilter, res: int) -> list[Cluster]:
     return [Cluster(slat / n, slon / n, int(n), int(o or 0)) for _, n, slat, slon, o in rows if n]
 
 
-def _located(f: CaseFilter) -> QuerySet[Case]:
+def _located(f: CaseFilter, *, cells: list[int] | None = None) -> QuerySet[Case]:
     """The located cases `f` selects. With a date filter, the viewport is applied to
     `public_lat + 0`, which no index serves: the planner then walks the date index (few cases in a
-    period) instead of the coordinate index (every case of a city-wide viewport). The viewport is
+    period) instead of the coordinate index (every case of a city-wide viewport). `cells`: the
+    stored (finest) cells that hold every case f can select in its viewport (`_fine_counts`):
+    read by the cell and day index alone (dates on `requested_day`, the same local days; areas as
+    an EXISTS per case; the viewport on the public point, which has no index). The viewport is
     always matched against the public point (`civicstat.cases.sensitive`)."""
+    if cells is not None:
+        assert f.bbox is not None  # noqa: S101
+        west, south, east, north = f.bbox
+        qs = cases(replace(f, requested_from=None, requested_to=None, areas=[], bbox=None))
+        qs = qs.filter(h3_cell__in=cells, public_lat__gte=south, public_lat__lte=north,
+                       public_lon__gte=west, public_lon__lte=east)  # fmt: skip
+        if f.requested_from:
+            qs = qs.filter(requested_day__gte=f.requested_from)
+        if f.requested_to:
+            qs = qs.filter(requested_day__lte=f.requested_to)
+        if f.areas:
+            linked = CaseArea.objects.filter(case_id=OuterRef("pk"), area_id__in=f.areas)
+            qs = qs.filter(Exists(linked))
+        return qs
     if not (f.bbox and (f.requested_from or f.requested_to)):
         return cases(f).filter(h3_cell__isnull=False)
     west, south, east, north = f.bbox
@@ -174,10 +328,10 @@ def _located(f: CaseFilter) -> QuerySet[Case]:
     )  # fmt: skip
 
 
-def points(f: CaseFilter, limit: int) -> list[dict[str, Any]]:
+def points(f: CaseFilter, limit: int, *, cells: list[int] | None = None) -> list[dict[str, Any]]:
     """The cases `f` selects as map points: only what a pin shows, never contact details."""
     rows = (
-        _located(f)
+        _located(f, cells=cells)
         .order_by("-requested_at", "-id")
         .values("external_id", "layer__slug", "public_lat", "public_lon", "status_group",
                 "service__name", "layer__noun", "layer__sensitive", "address",
@@ -203,15 +357,36 @@ def view(f: CaseFilter) -> ViewAnswer:
     assert f.bbox is not None  # noqa: S101
     res = resolution_for(f.bbox)
     limit = settings.MAP_POINTS_LIMIT
-    answer = clusters_from_rollup if rollup_can_answer(f) else clusters_from_cases
-    found = answer(f, res)
-    # The padded cells may hold cases just outside the viewport; the total is exact only when
-    # counted on the cases, which is cheap once it is known to be small.
+    candidates: list[int] | None = None
+    if rollup_can_answer(f):
+        found = clusters_from_rollup(f, res)
+    elif timed_can_answer(f):
+        cells = _in_view(f, res)
+        found = [Cluster(slat / n, slon / n, int(n), int(o or 0))
+                 for _, n, slat, slon, o in timed_rows(f, cells, res) if n]  # fmt: skip
+        dated = bool(f.requested_from or f.requested_to)
+        if sum(c.count for c in found) > limit * 4:
+            pass  # clusters, as below
+        elif dated and _city_wide(f) <= limit * 4:
+            pass  # the period holds few cases city-wide: the date index walks them (below)
+        elif (fine := _fine_counts(f)) is not None:
+            # The finest cells say which cells hold the selected cases, and a lower bound of
+            # those in view: past the limit, the clusters stand without reading a case; else
+            # the points are read from those cells alone (by the cell and day index).
+            candidates, inside = fine
+            if inside > limit:
+                return ViewAnswer("clusters", res, sum(c.count for c in found), found, [])
+    else:
+        found = clusters_from_cases(f, res)
+    # The padded cells may hold cases just outside the viewport; whether the viewport holds few
+    # enough for points is known only from the cases, which is cheap once it is known to be small:
+    # one more case than the limit, in any order (the scan stops there), says it holds too many.
     rough = sum(c.count for c in found)
     if rough <= limit * 4:
-        exact = _located(f).aggregate(n=Count("id"))["n"]
-        if exact <= limit:
-            return ViewAnswer("points", res, exact, [], points(f, limit))
+        located = _located(f, cells=candidates).order_by().values_list("id", flat=True)
+        if len(located[: limit + 1]) <= limit:
+            shown = points(f, limit, cells=candidates)
+            return ViewAnswer("points", res, len(shown), [], shown)
     return ViewAnswer("clusters", res, rough, found, [])
 
 

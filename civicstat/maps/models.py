@@ -67,3 +67,83 @@ class MapCellTotal(models.Model):
 
     def __str__(self) -> str:
         return f"cell {self.cell:x} (res {self.res}): {self.count} public"
+
+
+# The dated and area-filtered map (`civicstat.maps.timed`): the same sums over public request types
+# as `MapCellTotal`, with a month, a day or an area in place of the viewport columns. A viewport
+# finds its cells in `MapCellTotal` (by the centre's index range) and reads these rows by their
+# unique key (res, cell, ...): no centre is stored twice.
+
+
+class MapCellMonth(models.Model):
+    """Public cases per cell, month requested (its first day), layer and status group."""
+
+    res = models.PositiveSmallIntegerField()
+    cell = models.BigIntegerField()
+    month = models.DateField()
+    layer_id = models.PositiveIntegerField()
+    status_group = models.CharField(max_length=6)
+    count = models.IntegerField(default=0)
+    sum_lat = models.FloatField(default=0)
+    sum_lon = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["res", "cell", "month", "layer_id", "status_group"],
+                name="map_cell_month_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"cell {self.cell:x} (res {self.res}), {self.month:%Y-%m}: {self.count}"
+
+
+class MapCellDay(models.Model):
+    """Public cases per cell, day requested, layer and status group: read only for the partial
+    months at either end of a window (whole months come from `MapCellMonth`)."""
+
+    res = models.PositiveSmallIntegerField()
+    cell = models.BigIntegerField()
+    day = models.DateField()
+    layer_id = models.PositiveIntegerField()
+    status_group = models.CharField(max_length=6)
+    count = models.IntegerField(default=0)
+    sum_lat = models.FloatField(default=0)
+    sum_lon = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["res", "cell", "day", "layer_id", "status_group"],
+                name="map_cell_day_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"cell {self.cell:x} (res {self.res}), {self.day}: {self.count}"
+
+
+class MapCellArea(models.Model):
+    """Public cases per area, cell, layer and status group (a case counts in each area it lies in,
+    as `cases.CaseArea` links it)."""
+
+    res = models.PositiveSmallIntegerField()
+    area_id = models.PositiveIntegerField()
+    cell = models.BigIntegerField()
+    layer_id = models.PositiveIntegerField()
+    status_group = models.CharField(max_length=6)
+    count = models.IntegerField(default=0)
+    sum_lat = models.FloatField(default=0)
+    sum_lon = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["res", "area_id", "cell", "layer_id", "status_group"],
+                name="map_cell_area_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"cell {self.cell:x} (res {self.res}) in area {self.area_id}: {self.count}"
