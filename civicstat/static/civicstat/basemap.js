@@ -193,11 +193,17 @@
       round++;
       group.clearLayers();
       var z = map.getZoom(), view = map.getBounds().pad(0.1);
-      var minZoom = (layers.areas && layers.areas.min_zoom) || 13, placed = 0;
+      var minZoom = (layers.areas && layers.areas.min_zoom) || 13, placed = 0, taken = [];
       all.forEach(function (l) {
         var district = l[0] === "council-district";
-        if (district ? z > minZoom - 1 : z < minZoom + 1) return;
+        if (district ? z > minZoom - 1 : z < minZoom) return;
         if (!view.contains([l[3], l[2]])) return;
+        // No name over another: where they crowd (zoom 13, 14), the first of them is shown.
+        var at = map.latLngToContainerPoint([l[3], l[2]]), w = l[1].length * 7 + 12;
+        if (taken.some(function (t) {
+          return Math.abs(t.x - at.x) < (t.w + w) / 2 && Math.abs(t.y - at.y) < 24;
+        })) return;
+        taken.push({ x: at.x, y: at.y, w: w });
         var icon = L.divIcon({ className: "area-name " + (district ? "district" : "nbh"),
                                html: "<span></span>", iconSize: null });
         var m = L.marker([l[3], l[2]], { icon: icon, interactive: false, keyboard: false,
@@ -211,7 +217,7 @@
       });
       // Zoomed to a block, the neighborhood's label point is mostly out of view: its name at
       // the top of the map, for the area the map's centre is in.
-      if (placed || z < minZoom + 1) return;
+      if (placed || z < minZoom) return;
       var centre = map.getCenter(), asked = ++round;
       lines("areas", z).then(function (rings) {
         var name = areaAt(rings, centre.lng / 360 + 0.5, my(centre.lat));
