@@ -180,3 +180,17 @@ def test_the_map_with_its_base_map_has_no_wcag_violations(
         expect(axe_page.locator(".area-name span").first).to_be_visible()
         violations = axe_violations(axe_page)
         assert not violations, f"axe-core found on /map{where}:\n{axe_report(violations)}"
+
+
+def test_the_alerts_page_small_map_draws_the_base_map_and_a_click_still_picks(
+    page: Page, live_server: Any, basemap: Path
+) -> None:
+    page.goto(live_server.url + "/alerts")
+    pick = page.locator("#pick-map")
+    expect(pick).to_have_attribute("data-basemap-painted", re.compile(r"^\d+$"))
+    pick.scroll_into_view_if_needed()
+    box = pick.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    expect(page.locator(".pick-status")).to_contain_text("the point clicked on the map")
+    assert page.get_by_label("Latitude").input_value() != ""
