@@ -17,7 +17,7 @@ from shapely.geometry import shape
 
 from civicstat.cases.models import Area
 from civicstat.ingest.demo import DISTRICTS_FILE
-from civicstat.maps.basemap import PARCEL_TILE_ZOOM, SCALE, BasemapError, Inputs, build
+from civicstat.maps.basemap import PARCEL_TILE_ZOOM, SCALE, BasemapError, Inputs, build, manifest
 from civicstat.maps.outlines import simplified
 
 SQUARE = {"type": "Polygon", "coordinates": [[[-94.6, 39.0], [-94.5, 39.0], [-94.5, 39.1],
@@ -189,3 +189,22 @@ def test_the_areas_layer_is_light_and_full_detail_stays_downloadable(client: Cli
     assert len(light.content) <= 100_000 < len(full.content)
     assert len(light.json()["features"]) == len(full.json()["features"]) == 6
     assert client.get("/map/areas.json?detail=huge").status_code == 400
+
+
+@pytest.mark.django_db
+def test_load_demo_builds_the_kansas_city_base_map_once(
+    tmp_path: Path, settings: Any, monkeypatch: pytest.MonkeyPatch, kc_areas: None
+) -> None:
+    settings.BASEMAP_DIR = tmp_path / "basemap"
+    # The cases are loaded already: only the base map is left to do.
+    monkeypatch.setattr("civicstat.ingest.management.commands.load_demo.demo_load",
+                        lambda **kwargs: None)  # fmt: skip
+    said = StringIO()
+    call_command("load_demo", stdout=said)
+    built = manifest(settings.BASEMAP_DIR)
+    assert built is not None
+    assert built["layers"]["parcels"]["count"] == 95_979
+    assert set(built["layers"]) == {"roads", "areas", "parcels"}
+    assert "OpenStreetMap" in built["attribution"]
+    call_command("load_demo", stdout=said)
+    assert said.getvalue().count("Base map built") == 1
