@@ -194,3 +194,9 @@ def test_the_alerts_page_small_map_draws_the_base_map_and_a_click_still_picks(
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     expect(page.locator(".pick-status")).to_contain_text("the point clicked on the map")
     assert page.get_by_label("Latitude").input_value() != ""
+
+
+def test_the_embedded_map_draws_the_base_map(page: Page, live_server: Any, basemap: Path) -> None:
+    page.goto(live_server.url + "/embed/map")
+    expect(page.locator("#map")).to_have_attribute("data-basemap-painted", re.compile(r"^\d+$"))
+    expect(page.locator(".leaflet-control-attribution")).to_contain_text("OpenStreetMap")
