@@ -313,6 +313,15 @@ ALERTS_RATE_PER_ADDRESS = envstr("ALERTS_RATE_PER_ADDRESS", "5/h")
 # added to the map pages' image policy.
 MAP_TILE_URL = envstr("MAP_TILE_URL", "")
 MAP_TILE_ATTRIBUTION = envstr("MAP_TILE_ATTRIBUTION", "")
+# The offline base map `build_basemap` makes when no tile server is set: where it is written, and
+# its inputs (empty: that layer is left out; the demo names Kansas City's own files).
+BASEMAP_DIR = Path(envstr("BASEMAP_DIR", str(VAR_DIR / "basemap")))
+BASEMAP_ROADS = envstr("BASEMAP_ROADS", "")
+BASEMAP_PARCELS = envstr("BASEMAP_PARCELS", "")
+BASEMAP_ROADS_ATTRIBUTION = envstr(
+    "BASEMAP_ROADS_ATTRIBUTION",
+    '© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+)
 MAP_POINTS_LIMIT = envint("MAP_POINTS_LIMIT", "1000")  # cases in view before the map clusters them
 # Where maps open, "lat,lon,zoom"; empty: the extent of the city's areas, else of its cases.
 MAP_CENTER = map_view("MAP_CENTER", envstr("MAP_CENTER", ""))

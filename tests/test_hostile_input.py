@@ -92,7 +92,9 @@ ROUTES: dict[str, Route] = {
     "map/list": Route("/map/list", (*FILTERS, "sort", "page")),
     "map/view.json": Route("/map/view.json", FILTERS, base_get={"bbox": "-95,38,-94,40"}),
     "map/places.json": Route("/map/places.json", ("q",)),
-    "map/areas.json": Route("/map/areas.json"),
+    "map/areas.json": Route("/map/areas.json", ("detail",)),
+    # No base map is built for these tests: every hostile path is a 404, never a 500.
+    "map/basemap/<str:version>/<path:name>": Route("/map/basemap/0123abcd/labels.json"),
     "embed/new": Route("/embed/new", (*FILTERS, "list")),
     "embed/map": Route("/embed/map", (*FILTERS, "list")),
     "departments": Route("/departments", ("period",)),

@@ -159,6 +159,7 @@ NOT_200 = {
     # performance/tests/test_survey.py cover its page).
     "performance-survey": 404,
     "performance-survey-csv": 404,
+    "map-basemap": 404,  # no base map is built for the town (civicstat/maps/tests/test_basemap.py)
 }
 
 
@@ -192,6 +193,7 @@ def _fill(city: City, name: str) -> dict[str, list[str]]:
         "token": [city.tokens.get(name.removeprefix("alerts-"), "no-such-token")],
         "dataset_id": [default_identifier(city.layer.slug)],
         "data_format": ["json", "csv", "geojson"],
+        "version": ["0123abcd"], "name": ["labels.json"],  # the base map's files
     }  # fmt: skip
 
 

@@ -31,7 +31,7 @@ from civicstat.cases.query import CaseFilter, cases
 from civicstat.lib import params
 from civicstat.lib.email_address import email_rate_key
 from civicstat.maps.start import map_start
-from civicstat.maps.views import with_tiles
+from civicstat.maps.views import basemap_config, with_tiles
 from civicstat.web import View, cached_by_data_version
 
 
@@ -62,6 +62,7 @@ def pick_config() -> dict[str, Any]:
     return {
         "tiles": settings.MAP_TILE_URL,
         "attribution": settings.MAP_TILE_ATTRIBUTION,
+        "basemap": basemap_config(),  # the city's own, when built and no tile server is set
         "areas_url": reverse("map-areas"),
         "start": map_start(),
     }

@@ -10,6 +10,7 @@ urlpatterns = [
     path("map/view.json", views.map_view, name="map-view"),
     path("map/places.json", views.places, name="map-places"),
     path("map/areas.json", views.areas_geojson, name="map-areas"),
+    path("map/basemap/<str:version>/<path:name>", views.basemap_file, name="map-basemap"),
     path("embed/new", views.embed_new, name="embed-new"),
     path("embed/map", views.embed_map, name="embed-map"),
     path("departments", department_views.departments, name="departments"),

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
@@ -23,7 +25,7 @@ from civicstat.cases.query import (
     parse_filters,
 )
 from civicstat.lib import params
-from civicstat.maps import clusters
+from civicstat.maps import basemap, clusters
 from civicstat.maps.filters import (
     DAY_CHOICES,
     SORT_LABELS,
@@ -33,12 +35,17 @@ from civicstat.maps.filters import (
     match_count,
     selected,
 )
+from civicstat.maps.outlines import simplified
 from civicstat.maps.start import map_start
 from civicstat.places.geocoder import places_find
 from civicstat.readlimits import throttled, time_limited
 from civicstat.web import cached_by_data_version, embeddable
 
 PAGE_SIZE = 50
+# The files `build_basemap` writes: nothing else in its folder is served.
+BASEMAP_FILE = re.compile(
+    r"(roads|areas)-\d{1,2}\.json|labels\.json|parcels/\d{1,2}/\d{1,7}/\d{1,7}\.json"
+)
 View = Callable[..., HttpResponse]
 
 
@@ -86,8 +93,20 @@ def bad_request(request: HttpRequest, error: FilterError) -> HttpResponse:
     return render(request, "maps/bad_request.html", {"message": str(error)}, status=400)
 
 
+def basemap_config() -> dict[str, Any] | None:
+    """What basemap.js needs to draw the offline base map; None with a tile server (it takes
+    precedence) or when `build_basemap` has not been run."""
+    if settings.MAP_TILE_URL:
+        return None
+    built = basemap.manifest(Path(settings.BASEMAP_DIR))
+    if built is None:
+        return None
+    return {**built, "url": reverse("map-basemap", args=[built["version"], "x"])[:-1]}
+
+
 def _map_config(request: HttpRequest, *, embed: bool = False) -> dict[str, Any]:
     return {
+        "basemap": basemap_config(),
         "view_url": reverse("map-view"),
         "places_url": reverse("map-places"),
         "query": filter_query(request.GET),
@@ -233,12 +252,33 @@ def places(request: HttpRequest) -> HttpResponse:
 @require_GET
 @cached_by_data_version
 def areas_geojson(request: HttpRequest) -> HttpResponse:
-    """Council district outlines: the base layer when no tile server is configured."""
+    """Council district outlines, drawn over every map. Simplified to about a metre (44 kB for
+    Kansas City's districts, 208 kB as stored: `civicstat.maps.outlines`); `?detail=full` gives
+    them as loaded, for a download."""
+    full = params.choice("detail", params.text(request.GET, "detail") or "map", ("map", "full"))
     features = [
-        {"type": "Feature", "properties": {"name": a.name}, "geometry": a.geometry}
+        {"type": "Feature", "properties": {"name": a.name},
+         "geometry": a.geometry if full == "full" else simplified(a.geometry)}
         for a in Area.objects.filter(kind="council-district")
-    ]
+    ]  # fmt: skip
     return JsonResponse({"type": "FeatureCollection", "features": features})
+
+
+@require_GET
+@cached_by_data_version
+def basemap_file(request: HttpRequest, version: str, name: str) -> HttpResponse:
+    """One file of the offline base map (`civicstat.maps.basemap`). The version in the path is
+    the content's hash, so a browser keeps a file for a year and a rebuild gets new URLs."""
+    built = basemap.manifest(Path(settings.BASEMAP_DIR))
+    if built is None or version != built["version"] or not BASEMAP_FILE.fullmatch(name):
+        raise Http404("no such base map file")
+    try:
+        body = (Path(settings.BASEMAP_DIR) / name).read_bytes()
+    except OSError:
+        raise Http404("no such base map file") from None
+    response = HttpResponse(body, content_type="application/json")
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
 
 
 @require_GET

@@ -203,7 +203,9 @@ def areas_entry(updated: datetime | None) -> Entry | None:
             ("name", "text", "Name", "As the city names it."),
             ("geometry", "polygon", "Boundary", "GeoJSON Polygon or MultiPolygon."),
         ],  # fmt: skip
-        downloads=[Download("GeoJSON", reverse("map-areas"), "application/vnd.geo+json")],
+        downloads=[
+            Download("GeoJSON", reverse("map-areas") + "?detail=full", "application/vnd.geo+json")
+        ],
         keywords=["boundaries", "districts", "neighborhoods"],
     )
 

@@ -14,6 +14,8 @@
   el.civicstatMap = map;  // for alerts/pick.js: a click on the map chooses a point to watch
   if (config.tiles) {
     L.tileLayer(config.tiles, { attribution: config.attribution, maxZoom: 19 }).addTo(map);
+  } else if (config.basemap && window.civicstatBasemap) {
+    window.civicstatBasemap(map, config.basemap);  // the city's own base map: basemap.js
   }
   var outlines = L.geoJSON(null, {
     style: { color: "#57606a", weight: 1.5, fill: false, interactive: false },

@@ -20,6 +20,8 @@
     el.civicstatMap = map;  // as map.js does: page tests find a place's pixel through it
     if (config.tiles) {
       L.tileLayer(config.tiles, { attribution: config.attribution, maxZoom: 19 }).addTo(map);
+    } else if (config.basemap && window.civicstatBasemap) {
+      window.civicstatBasemap(map, config.basemap);  // the city's own base map: basemap.js
     }
     var outlines = L.geoJSON(null, {
       style: { color: "#57606a", weight: 1.5, fill: false, interactive: false },
