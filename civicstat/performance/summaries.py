@@ -229,18 +229,3 @@ def timeline_spec(summary: MeasureSummary, *, height: int = 260) -> dict[str, An
                 "tooltip": tooltip}},
         ],
     }  # fmt: skip
-
-
-def sparkline_spec(summary: MeasureSummary) -> dict[str, Any]:
-    data = [{"start": r["start"], "value": r["value"]} for r in summary.rows()[-24:]]
-    return {
-        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
-        "description": f"Recent trend of {summary.measure.short_name}",
-        "usermeta": EMBED_OPTIONS,
-        "width": 160, "height": 36, "padding": 0, "data": {"values": data},
-        "config": {"view": {"stroke": None}},
-        "mark": {"type": "line", "color": "#2d5a9e"},
-        "encoding": {"x": {"field": "start", "type": "temporal", "axis": None},
-                     "y": {"field": "value", "type": "quantitative", "axis": None,
-                           "scale": {"zero": False}}},
-    }  # fmt: skip
