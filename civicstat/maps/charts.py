@@ -45,16 +45,19 @@ def _row_px(names: list[str]) -> int:
     return max(24, lines * LINE_PX + 10)
 
 
-def _base(title: str, height: int) -> dict[str, Any]:
+def _base(title: str, height: int | dict[str, int]) -> dict[str, Any]:
     return {
         "$schema": SCHEMA,
-        "title": title,
+        # For tooltips and assistive technology; not drawn: the section's heading says it.
+        "description": title,
         "width": "container",
         "height": height,
-        # The whole chart, its labels and legend too, fits the container's width: no overflow.
-        "autosize": {"type": "fit", "contains": "padding"},
+        # The whole chart, its labels and legend too, fits the container's width (no sideways
+        # overflow); its height grows with its rows, each as tall as its label (`step`).
+        "autosize": {"type": "fit-x", "contains": "padding"},
         "config": {
             "font": "system-ui, sans-serif",
+            "scale": {"bandPaddingInner": 0.25},  # a gap between one type's bars and the next
             "axis": {"labelFontSize": 12, "titleFontSize": 12},
             # Wrapped names: one axis line per "\n" (labelLimit 0: no cut-off with "…").
             "axisY": {"labelLimit": 0, "labelExpr": "split(datum.label, '\\n')",
@@ -77,11 +80,16 @@ def _bars(title: str, rows: list[Figures], pad: int = 0) -> tuple[dict[str, Any]
     """The chart's base and its wrapped names: each row as tall as its longest name, plus `pad`
     (two bars side by side need more)."""
     names = [_wrapped(f.name) for f in rows]
-    return _base(title, max(80, len(rows) * (_row_px(names) + pad))), names
+    return _base(title, {"step": _row_px(names) + pad}), names
+
+
+# Counts of cases: whole numbers on the axis (no "0.5 cases").
+COUNT_AXIS = {"tickMinStep": 1, "format": "d"}
 
 
 def opened_resolved(figures: list[Figures], label: str) -> dict[str, Any]:
-    base, names = _bars("Opened and resolved", figures, pad=10)
+    base, names = _bars("Opened and resolved", figures, pad=12)
+    base["height"]["for"] = "position"  # the step is a type's row, both its bars
     values = [
         {"label": n, label: f.name, "measure": m, "cases": getattr(f, m)}
         for f, n in zip(figures, names, strict=True)
@@ -94,7 +102,7 @@ def opened_resolved(figures: list[Figures], label: str) -> dict[str, Any]:
         "encoding": {
             "y": {"field": "label", "type": "nominal", "sort": None, "title": None},
             "yOffset": {"field": "measure"},
-            "x": {"field": "cases", "type": "quantitative", "title": "Cases"},
+            "x": {"field": "cases", "type": "quantitative", "title": "Cases", "axis": COUNT_AXIS},
             "color": {
                 "field": "measure", "title": None,
                 "scale": {"domain": ["opened", "resolved"],
@@ -150,9 +158,11 @@ def backlog(figures: list[Figures], label: str) -> dict[str, Any]:
         "mark": {"type": "bar", "tooltip": True},
         "encoding": {
             "y": {"field": "label", "type": "nominal", "sort": "-x", "title": None},
-            "x": {"field": "cases", "type": "quantitative", "stack": "zero", "title": "Open cases"},
+            "x": {"field": "cases", "type": "quantitative", "stack": "zero", "title": "Open cases",
+                  "axis": COUNT_AXIS},
             "color": {
                 "field": "age", "title": "Age", "sort": [n for _, n in AGE_BUCKETS],
+                "legend": {"columns": 2},  # three ages side by side overflow a phone
                 "scale": {"domain": [n for _, n in AGE_BUCKETS], "range": list(palette.AGES)},
             },
             "tooltip": [{"field": label}, {"field": "age"}, {"field": "cases", "format": ","}],

@@ -216,6 +216,10 @@ def timeline_spec(summary: MeasureSummary, *, height: int = 260) -> dict[str, An
         "description": f"{m.title}: values per {m.period}{' with the target' if targeted else ''}",
         "usermeta": EMBED_OPTIONS,
         "width": "container", "height": height,
+        # Labels and legend inside the container (a legend at the side left a phone's plot a
+        # sliver): the legend goes above, in columns, and the plot takes what is left.
+        "autosize": {"type": "fit-x", "contains": "padding"},
+        "config": {"legend": {"orient": "top", "columns": 3}},
         "data": {"values": data},
         "layer": [
             {"mark": {"type": "line", "color": "#2d5a9e"}, "encoding": {"x": x, "y": y}},
