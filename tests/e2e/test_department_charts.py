@@ -91,6 +91,15 @@ def test_a_department_page_reads_on_a_desktop_and_a_phone(
     expect(page.get_by_role("link", name=f"Show only the top {TOP}")).to_be_visible()
     screenshot(page, f"department-all-{name}")
 
+    # The departments compared: the same charts, one row per department.
+    page.goto(f"{live_server.url}/departments?period=all")
+    page.wait_for_function("document.querySelectorAll('.chart svg .mark-rect path').length > 0")
+    assert page.evaluate(CLIPPED) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+    violations = axe_violations(page)
+    assert not violations, axe_report(violations)
+    screenshot(page, f"departments-{name}")
+
 
 @pytest.fixture
 def kc_measures(kc_cases: None) -> None:
