@@ -64,6 +64,11 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Gzips every answer the client accepts gzip for that is not gzipped already (the page
+    # cache packs its own, the API's exports stream their own): HTML, JSON, feeds, CSV. Below
+    # WhiteNoise, which serves pre-compressed static files; above ConditionalGet, so ETags are
+    # made on the plain body. Why it is safe against BREACH: civicstat/compression.py.
+    "civicstat.compression.GZipMiddleware",
     # Answers a page cache hit with the hooks of the middleware below it (civicstat/web.py).
     "civicstat.web.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

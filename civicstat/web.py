@@ -35,6 +35,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import condition
 
 from civicstat.cases.services import data_version
+from civicstat.compression import GZIP_MIN_BYTES
 from civicstat.lib.clientip import client_address
 from civicstat.lib.gzipslots import Packed, Part, gzip_join, gzip_parts
 from civicstat.lib.params import ParamError, plain
@@ -129,7 +130,7 @@ def cached_by_data_version(view: View) -> View:
                     response["ETag"] = quote_etag(etag)
                     return response
             else:
-                if entry.size >= _GZIP_MIN_BYTES:
+                if entry.size >= GZIP_MIN_BYTES:
                     entry = entry._replace(packed=_gzipped(entry.parts))
                 store: list[tuple[str, _Entry]] | None = getattr(request, "_page_store", None)
                 if store is None:  # no store middleware: kept as the view itself answered
@@ -145,7 +146,6 @@ def cached_by_data_version(view: View) -> View:
 # Entries are `_Entry` tuples; a shared cache (Redis) may still hold entries of another shape
 # from an older release, under another version.
 _ENTRY_FORMAT = 3
-_GZIP_MIN_BYTES = 1024  # below this, gzip's header and the client's work outweigh the saving
 _ACCEPTS_GZIP = re.compile(r"\bgzip\b")
 _CONDITIONS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_MODIFIED_SINCE",
                "HTTP_IF_UNMODIFIED_SINCE")  # fmt: skip

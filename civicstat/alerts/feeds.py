@@ -7,12 +7,14 @@ from typing import Any
 from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
+from django.utils.html import format_html, format_html_join
 
 from civicstat.alerts.models import MIN_RADIUS_M
 from civicstat.cases.freshness import quiet_window
 from civicstat.cases.models import Case
-from civicstat.cases.query import FilterError, cases, parse_filters
+from civicstat.cases.query import FilterError, attach_status_labels, cases, parse_filters
 from civicstat.lib import params
 from civicstat.lib.geo import circle_bbox, haversine_m
 from civicstat.readlimits import text_refusal, throttled, time_limited
@@ -55,7 +57,7 @@ class WatchFeed(Feed):  # type: ignore[type-arg]
                                    high=settings.ALERTS_MAX_RADIUS_M)  # fmt: skip
             f.bbox = circle_bbox(lat, lon, radius)
             circle = (lat, lon, radius)
-        rows = cases(f).select_related("layer", "service").order_by("-requested_at")
+        rows = cases(f).select_related("layer", "service", "department").order_by("-requested_at")
         if circle is not None:
             rows = rows.filter(location_approximate=False)
         found = _Found()
@@ -73,6 +75,7 @@ class WatchFeed(Feed):  # type: ignore[type-arg]
                 f"{quiet.data_end:%-d %b %Y}. The last {quiet.days} days of data: "
                 f"{settings.SITE_URL}/map?{quiet.query}"
             )
+        attach_status_labels(found)
         return found
 
     def items(self, obj: list[Case]) -> list[Case]:
@@ -89,7 +92,11 @@ class WatchFeed(Feed):  # type: ignore[type-arg]
         return f"{name}: {item.public_address or 'no address'}"
 
     def item_description(self, item: Case) -> str:
-        return item.description
+        """What a reader needs without opening the case (an empty summary said nothing): its type,
+        status, department, address and date, then the source's description (public on the case
+        page too). Only public fields: the address is `public_address` (none for a sensitive
+        layer, `civicstat.cases.sensitive`), and nothing of whoever reported it (CaseContact)."""
+        return summary_html(item)
 
     def item_pubdate(self, item: Case) -> Any:
         return item.requested_at
@@ -102,3 +109,27 @@ class RssWatchFeed(WatchFeed):
     """The same feed as RSS 2.0, for readers and tools that only take RSS."""
 
     feed_type = Rss201rev2Feed
+
+
+def summary_facts(case: Case) -> list[tuple[str, str]]:
+    """The case's public facts as (label, value) pairs, its date in the city's time zone."""
+    opened = timezone.localtime(case.requested_at)
+    facts = [
+        ("Type", case.service.name if case.service else case.layer.noun.capitalize()),
+        ("Status", case.status_label),
+        ("Department", case.department.name if case.department else "None named"),
+    ]
+    if address := case.public_address:
+        facts.append(("Address", address))
+    facts.append(("Opened", f"{opened:%-d %b %Y, %H:%M} {opened.tzname()}"))
+    if case.closed_at and case.status_group == "closed":
+        closed = timezone.localtime(case.closed_at)
+        facts.append(("Closed", f"{closed:%-d %b %Y, %H:%M} {closed.tzname()}"))
+    return facts
+
+
+def summary_html(case: Case) -> str:
+    """The facts as a short HTML list (Atom's summary and RSS's description are HTML), escaped."""
+    facts = format_html_join("", "<li>{}: {}</li>", summary_facts(case))
+    description = format_html("<p>{}</p>", case.description) if case.description else ""
+    return str(format_html("<ul>{}</ul>{}", facts, description))

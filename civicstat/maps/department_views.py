@@ -39,14 +39,36 @@ def _period(request: HttpRequest) -> str:
     return params.choice("period", params.text(request.GET, "period") or "year", PERIODS)
 
 
-def _context(period: str, figures: list[Figures], label: str) -> dict[str, Any]:
+def _show_all(request: HttpRequest) -> bool:
+    """`?show=all`: every row in the charts, not only the top ones (`charts.TOP`)."""
+    return params.choice("show", params.text(request.GET, "show") or "top", ("top", "all")) == "all"
+
+
+def _context(
+    period: str, figures: list[Figures], label: str, show_all: bool = False
+) -> dict[str, Any]:
+    # Each chart (and the table beside it) shows the top rows of its own measure; the comparison
+    # table lists all. Medians are of the types that closed the most cases: a median of two
+    # cases says little.
+    by_volume = charts.ranked(figures, lambda f: f.volume)
+    by_median = charts.ranked([f for f in figures if f.median_days is not None],
+                              lambda f: f.resolved or 0.5)  # fmt: skip
+    by_backlog = charts.ranked(figures, lambda f: f.backlog_total)
+    hidden = max(len(by_volume), len(by_median), len(by_backlog)) > charts.TOP
+    if not show_all:
+        by_volume, by_median, by_backlog = (
+            r[: charts.TOP] for r in (by_volume, by_median, by_backlog)
+        )
     return {
         "period": period, "periods": PERIOD_LABELS, "period_label": PERIOD_LABELS[period],
         "label": label, "figures": figures,
         "ages": AGE_BUCKETS, "min_volume": settings.DEPARTMENT_MIN_VOLUME,
-        "opened_resolved": charts.opened_resolved(figures, label),
-        "medians": charts.median_days(figures, label),
-        "backlog": charts.backlog(figures, label),
+        "show_all": show_all, "top_n": charts.TOP, "some_hidden": hidden,
+        "plural": "request types" if label == "Service" else f"{label.lower()}s",
+        "by_volume": by_volume, "by_median": by_median, "by_backlog": by_backlog,
+        "opened_resolved": charts.opened_resolved(by_volume, label),
+        "medians": charts.median_days(by_median, label),
+        "backlog": charts.backlog(by_backlog, label),
         "unranked": [f for f in figures if f.rank is None],
         "unassigned": next((f for f in figures if f.unassigned), None),
     }  # fmt: skip
@@ -56,7 +78,7 @@ def _context(period: str, figures: list[Figures], label: str) -> dict[str, Any]:
 @cached_by_data_version
 def departments(request: HttpRequest) -> HttpResponse:
     try:
-        period = _period(request)
+        period, show_all = _period(request), _show_all(request)
     except FilterError as error:
         return bad_request(request, error)
     # Figures change only with the data: one computation per data version and period.
@@ -67,7 +89,7 @@ def departments(request: HttpRequest) -> HttpResponse:
         found = (window, departments_compare(window))
         cache.set(key, found, 3600)
     window, figures = found
-    context = _context(period, figures, "Department")
+    context = _context(period, figures, "Department", show_all)
     return render(request, "maps/departments.html", {**context, "window": window})
 
 
@@ -76,14 +98,14 @@ def departments(request: HttpRequest) -> HttpResponse:
 def department_detail(request: HttpRequest, slug: str) -> HttpResponse:
     department = get_object_or_404(Department, slug=slug)
     try:
-        period = _period(request)
+        period, show_all = _period(request), _show_all(request)
     except FilterError as error:
         return bad_request(request, error)
     base = CaseFilter(departments=[department.slug])
     window = window_for(period)
     figures = department_services(department, window)
     points = trend(base, window)
-    context = _context(period, figures, "Service")
+    context = _context(period, figures, "Service", show_all)
     quiet = quiet_period(base, window.start, window.end, whose="this department's",
                          keep={"department": department.slug})  # fmt: skip
     return render(request, "maps/department.html", {

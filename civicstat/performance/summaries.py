@@ -216,6 +216,10 @@ def timeline_spec(summary: MeasureSummary, *, height: int = 260) -> dict[str, An
         "description": f"{m.title}: values per {m.period}{' with the target' if targeted else ''}",
         "usermeta": EMBED_OPTIONS,
         "width": "container", "height": height,
+        # Labels and legend inside the container (a legend at the side left a phone's plot a
+        # sliver): the legend goes above, in columns, and the plot takes what is left.
+        "autosize": {"type": "fit-x", "contains": "padding"},
+        "config": {"legend": {"orient": "top", "columns": 3}},
         "data": {"values": data},
         "layer": [
             {"mark": {"type": "line", "color": "#2d5a9e"}, "encoding": {"x": x, "y": y}},
@@ -228,19 +232,4 @@ def timeline_spec(summary: MeasureSummary, *, height: int = 260) -> dict[str, An
                                     "range": [*STATUS_COLOURS.values(), PARTIAL_COLOUR]}},
                 "tooltip": tooltip}},
         ],
-    }  # fmt: skip
-
-
-def sparkline_spec(summary: MeasureSummary) -> dict[str, Any]:
-    data = [{"start": r["start"], "value": r["value"]} for r in summary.rows()[-24:]]
-    return {
-        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
-        "description": f"Recent trend of {summary.measure.short_name}",
-        "usermeta": EMBED_OPTIONS,
-        "width": 160, "height": 36, "padding": 0, "data": {"values": data},
-        "config": {"view": {"stroke": None}},
-        "mark": {"type": "line", "color": "#2d5a9e"},
-        "encoding": {"x": {"field": "start", "type": "temporal", "axis": None},
-                     "y": {"field": "value", "type": "quantitative", "axis": None,
-                           "scale": {"zero": False}}},
     }  # fmt: skip

@@ -22,10 +22,10 @@ from django.views.decorators.http import require_GET
 
 from civicstat.performance.models import Goal, Measure, PriorityArea, Survey
 from civicstat.performance.portable import definitions_export, measure_definition
+from civicstat.performance.sparkline import sparkline_svg
 from civicstat.performance.summaries import (
     GroupSummary,
     MeasureSummary,
-    sparkline_spec,
     summarise,
     timeline_spec,
 )
@@ -119,7 +119,7 @@ def measure_detail(request: HttpRequest, slug: str) -> HttpResponse:
     s = _summary(slug)
     return render(request, "performance/measure.html", {
         "s": s, "measure": s.measure, "rows": s.rows(), "timeline": timeline_spec(s),
-        "sparkline": sparkline_spec(s),
+        "sparkline": sparkline_svg(s),
         "card_url": request.build_absolute_uri(reverse("performance-embed-card", args=[slug])),
         "chart_url": request.build_absolute_uri(reverse("performance-embed-chart", args=[slug])),
     })  # fmt: skip
@@ -173,7 +173,7 @@ def measure_yaml(request: HttpRequest, slug: str) -> HttpResponse:
 def embed_card(request: HttpRequest, slug: str) -> HttpResponse:
     s = _summary(slug)
     return render(request, "performance/embed_card.html",
-                  {"s": s, "measure": s.measure, "sparkline": sparkline_spec(s)})  # fmt: skip
+                  {"s": s, "measure": s.measure, "sparkline": sparkline_svg(s)})  # fmt: skip
 
 
 @require_GET

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import re
 import statistics
 from datetime import date
+from typing import Any
 
 import pytest
 from django.db.models import Count
@@ -11,6 +14,7 @@ from django.db.models import Count
 from civicstat.cases.models import Case, CaseContact, Department, Service
 from civicstat.cases.query import CaseFilter
 from civicstat.lib.periods import period_of
+from civicstat.maps import charts
 from civicstat.maps.departments import departments_compare, trend, window_for
 
 pytestmark = pytest.mark.django_db
@@ -190,3 +194,46 @@ def test_a_departments_trend_counts_each_month_as_the_cases_do(imported):
         closed = mine.filter(closed_day__gte=month.start, closed_day__lt=month.end).count()
         assert (point["opened"], point["resolved"]) == (opened, closed)
     assert any(p["opened"] for p in points)
+
+
+def _chart(page: str, spec_id: str) -> dict[str, Any]:
+    found = re.search(rf'<script id="{spec_id}" type="application/json">(.*?)</script>', page, re.S)
+    assert found, spec_id
+    spec: dict[str, Any] = json.loads(found.group(1))
+    return spec
+
+
+def test_a_department_page_charts_its_top_request_types_and_shows_all_on_request(client, imported):
+    """A hundred request types made a 24,000 px page: the charts draw the top 10 of their own
+    measure, a plain link (no script) draws them all, and the comparison table always lists all."""
+    dept = _busiest()
+    types = Service.objects.filter(department=dept, cases__isnull=False).distinct().count()
+    assert types > charts.TOP, "the sample needs a department with more types than a chart draws"
+    page = client.get(f"/departments/{dept.slug}?period=all").content.decode()
+    drawn = {v["Service"] for v in _chart(page, "chart-or")["data"]["values"]}
+    assert len(drawn) == charts.TOP
+    busiest = (
+        Service.objects.filter(department=dept).annotate(n=Count("cases")).order_by("-n").first()
+    )
+    assert busiest.name in drawn
+    table = page.split('id="services-table"')[1].split("</table>")[0]
+    assert table.count('<th scope="row">') >= types
+    assert "show=all" in page and "Show all request types in the charts" in page
+
+    every = client.get(f"/departments/{dept.slug}?period=all&show=all").content.decode()
+    assert len({v["Service"] for v in _chart(every, "chart-or")["data"]["values"]}) >= types
+    assert 'name="show" value="all"' in every  # the period form keeps the choice
+    assert client.get(f"/departments/{dept.slug}?show=everything").status_code == 400
+
+
+def test_long_request_type_names_wrap_instead_of_being_cut():
+    name = "Trash / Recycling - Missed Pickup of Bulky Items Reported by Resident"
+    wrapped = charts._wrapped(name)
+    lines = wrapped.split("\n")
+    assert 1 < len(lines) <= charts.MAX_LINES
+    assert all(len(line) <= charts.LINE_CHARS for line in lines)
+    assert lines[0].startswith("Trash /") and lines[-1].endswith("…")  # too long for 3: shortened
+    assert charts._wrapped("Pothole") == "Pothole"
+    spec = charts.opened_resolved([], "Service")
+    assert spec["config"]["axisY"]["labelLimit"] == 0  # no "…" cut-off
+    assert spec["autosize"] == {"type": "fit-x", "contains": "padding"}  # labels inside its width

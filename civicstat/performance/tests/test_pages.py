@@ -122,3 +122,22 @@ def test_the_json_api_lists_published_definitions_only(
     data = client.get("/performance/measures.json").json()
     goals = data["priority_areas"][0]["goals"]
     assert [m["slug"] for m in goals[0]["measures"]] == ["leaks-closed-in-3-days"]
+
+
+CHART_BUNDLE = "vendor/charts"  # the 300 kB Vega bundle (frontend/charts.js)
+
+
+def test_a_sparkline_is_inline_svg_and_loads_no_chart_bundle(
+    client: Client, measures: dict[str, Any]
+) -> None:
+    """Pages whose only graphic is a sparkline (the index, an embedded card) load no chart
+    script; the measure page loads it for its real chart, and its card's sparkline is SVG."""
+    base = "/performance/measures/leaks-closed-in-3-days"
+    card = client.get(f"{base}/embed/card/").content.decode()
+    assert '<div class="sparkline"><svg' in card and "<polyline points=" in card
+    assert 'aria-label="Trend of Leaks on time over recent periods"' in card
+    for url in ("/performance", f"{base}/embed/card/"):
+        assert CHART_BUNDLE not in client.get(url).content.decode(), url
+    measure = client.get(f"{base}/").content.decode()
+    assert CHART_BUNDLE in measure and '<div class="sparkline"><svg' in measure
+    assert CHART_BUNDLE in client.get(f"{base}/embed/chart/").content.decode()
