@@ -23,11 +23,14 @@ from tests.e2e.test_crime_layer import crime_cases  # noqa: F401 - a fixture
 pytestmark = pytest.mark.e2e
 
 
-def shot(page: Page, name: str) -> Path:
-    """A full-page screenshot in tests/e2e/artifacts/ (gitignored), to look at."""
+def shot(page: Page, name: str, part: str = "") -> Path:
+    """A full-page screenshot in tests/e2e/artifacts/ (gitignored), to look at; with `part` (a
+    CSS selector) also one of that element alone, NAME-part.png, small enough to read."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=path, full_page=True)
+    if part:
+        page.locator(part).first.screenshot(path=ARTIFACTS / f"{name}-part.png")
     return path
 
 
@@ -77,7 +80,7 @@ def test_a_popup_opened_at_the_top_edge_stays_open_after_it_pans_the_map(
     page.wait_for_timeout(2500)  # the popup used to vanish within 1.5 s
     expect(popup).to_be_visible()
     assert _centre(page) != before, "the popup did not need to pan the map: the test tests nothing"
-    shot(page, "map-popup-1366")
+    shot(page, "map-popup-1366", ".map-column")
 
 
 def test_cases_at_one_place_open_as_one_list(page: Page, live_server: Any, kc_cases: None) -> None:
@@ -93,7 +96,7 @@ def test_cases_at_one_place_open_as_one_list(page: Page, live_server: Any, kc_ca
         stack.click()
         popup = page.locator(".leaflet-popup .stack-popup")
         expect(popup.get_by_role("link", name=re.compile(r"^Case #"))).to_have_count(n)
-        shot(page, f"map-stack-popup-{name}")
+        shot(page, f"map-stack-popup-{name}", ".map-column")
 
 
 def test_tab_reaches_the_form_and_the_list_without_being_caught_in_the_markers(
@@ -192,7 +195,7 @@ def test_a_case_page_has_a_small_map(page: Page, live_server: Any, kc_cases: Non
         page.goto(live_server.url + case.get_absolute_url())
         expect(page.locator("#case-map")).to_be_visible()
         expect(page.locator("#case-map path").first).to_be_attached()
-        shot(page, f"case-map-{width}")
+        shot(page, f"case-map-{width}", "main")
     nowhere = Case.objects.filter(public_lat__isnull=True).first()
     if nowhere is not None:
         page.goto(live_server.url + nowhere.get_absolute_url())
@@ -213,4 +216,4 @@ def test_a_crime_case_page_maps_only_its_generalised_place(page: Page, live_serv
         assert f"{case.lat}" not in page.content() and f"{case.lon}" not in page.content()
         expect(page.get_by_text("never at the exact place")).to_be_visible()
         expect(page.locator("#case-map path").first).to_be_attached()
-        shot(page, f"case-map-crime-{width}")
+        shot(page, f"case-map-crime-{width}", "main")

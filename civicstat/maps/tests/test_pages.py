@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import statistics
 from datetime import date
 
@@ -190,3 +192,38 @@ def test_a_departments_trend_counts_each_month_as_the_cases_do(imported):
         closed = mine.filter(closed_day__gte=month.start, closed_day__lt=month.end).count()
         assert (point["opened"], point["resolved"]) == (opened, closed)
     assert any(p["opened"] for p in points)
+
+
+def test_an_embed_answered_not_modified_may_still_be_framed(client, imported):
+    # A browser takes the 304's policy as the page's: a host page reloaded showed a refused frame.
+    for path in ("/embed/map?status=open", "/embed/map"):
+        first = client.get(path)
+        again = client.get(path, headers={"if-none-match": first["ETag"]})
+        assert again.status_code == 304
+        assert "frame-ancestors *" in again["Content-Security-Policy"], path
+        assert "X-Frame-Options" not in again, path
+
+
+def test_the_embed_builder_and_the_embed_name_the_address_they_were_asked_at(client, imported):
+    page = client.get("/embed/new", HTTP_HOST="localhost").content.decode()
+    assert 'src="http://localhost/embed/map' in page.replace("&quot;", '"')
+    embed = client.get("/embed/map", HTTP_HOST="localhost").content.decode()
+    assert 'href="http://localhost/map"' in embed
+
+
+def test_a_filtered_embed_opens_on_its_cases_not_the_whole_city(client, imported):
+    def start(path: str) -> list[list[float]]:
+        page = client.get(path).content.decode()
+        found = re.search(r'<script id="map-config" type="application/json">(.*?)</script>', page)
+        assert found is not None
+        bounds: list[list[float]] = json.loads(found.group(1))["start"]["bounds"]
+        return bounds
+
+    city = start("/embed/map")
+    dept = Department.objects.annotate(n=Count("cases")).filter(n__gt=0).order_by("n").first()
+    assert dept is not None
+    located = Case.objects.filter(department=dept, h3_cell__isnull=False)
+    (south, west), (north, east) = start(f"/embed/map?department={dept.slug}")
+    # Its cases are inside, and the view is smaller than the city's.
+    assert all(south <= c.public_lat <= north and west <= c.public_lon <= east for c in located)
+    assert (north - south) * (east - west) < (city[1][0] - city[0][0]) * (city[1][1] - city[0][1])

@@ -9,7 +9,7 @@
   var map = L.map(el, {
     zoomControl: false, dragging: false, scrollWheelZoom: false, doubleClickZoom: false,
     boxZoom: false, keyboard: false, touchZoom: false, attributionControl: !!config.tiles,
-  }).setView([config.lat, config.lon], config.generalised ? 15 : 16);
+  }).setView([config.lat, config.lon], config.tiles ? (config.generalised ? 15 : 16) : 13);
   if (config.tiles) {
     L.tileLayer(config.tiles, { attribution: config.attribution, maxZoom: 19 }).addTo(map);
   }
