@@ -165,6 +165,7 @@ def test_the_legend_is_on_the_map_and_the_pages_pass_axe(
     expect(legend.get_by_role("listitem")).to_have_count(4)
     page.get_by_role("button", name=re.compile(rf"^{n} cases at ")).click()
     expect(page.locator(".leaflet-popup")).to_be_visible()
+    page.wait_for_timeout(500)  # the popup fades in: half-way its links are paler than they are
     assert not (found := axe_violations(page)), axe_report(found)
     case = _alone()[0]
     page.goto(live_server.url + case.get_absolute_url())
