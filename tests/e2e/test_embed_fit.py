@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 
 from civicstat.cases.models import Area, Case
 from civicstat.performance.demo import demo_measures_load
+from tests.e2e.browser import axe_report
 from tests.e2e.test_map_keyboard import shot
 
 pytestmark = pytest.mark.e2e
@@ -95,3 +96,18 @@ def test_the_card_and_chart_embeds_fit_their_snippets(
         snippet = _snippet(page, selector)
         assert f'src="{live_server.url}/performance/' in snippet
         _frame_fits(page, _host(other_site, snippet), name)
+
+
+def test_the_fitted_embeds_pass_axe_at_both_widths(
+    axe_page: Page, live_server: Any, kc_cases: None, axe_violations: Any, settings: Any
+) -> None:
+    settings.MAP_POINTS_LIMIT = 100
+    assert demo_measures_load() == 10
+    for path in ("/embed/map?status=open&list=1", f"/performance/measures/{MEASURE}/embed/card/",
+                 f"/performance/measures/{MEASURE}/embed/chart/"):  # fmt: skip
+        for width in WIDTHS:
+            axe_page.set_viewport_size({"width": width, "height": 520})
+            axe_page.goto(live_server.url + path)
+            expect(axe_page.locator("main")).to_be_visible()
+            axe_page.wait_for_timeout(500)
+            assert not (found := axe_violations(axe_page)), (path, width, axe_report(found))

@@ -8,6 +8,7 @@ import statistics
 from datetime import date
 
 import pytest
+from django.core.cache import caches
 from django.db.models import Count
 
 from civicstat.cases.models import Case, CaseContact, Department, Service
@@ -227,3 +228,14 @@ def test_a_filtered_embed_opens_on_its_cases_not_the_whole_city(client, imported
     # Its cases are inside, and the view is smaller than the city's.
     assert all(south <= c.public_lat <= north and west <= c.public_lon <= east for c in located)
     assert (north - south) * (east - west) < (city[1][0] - city[0][0]) * (city[1][1] - city[0][1])
+
+
+def test_a_case_page_maps_its_public_point_or_says_it_has_none(client, imported):
+    case = Case.objects.filter(public_lat__isnull=False).first()
+    assert case is not None
+    page = client.get(case.get_absolute_url()).content.decode()
+    assert 'id="case-map"' in page and f'"lat": {case.public_lat}' in page
+    Case.objects.filter(pk=case.pk).update(public_lat=None, public_lon=None, lat=None, lon=None)
+    caches["responses"].clear()  # an update() outside ingest does not move the data version
+    page = client.get(case.get_absolute_url()).content.decode()
+    assert 'id="case-map"' not in page and "No location" in page
