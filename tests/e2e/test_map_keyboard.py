@@ -149,6 +149,12 @@ def test_tab_reaches_the_form_and_the_list_without_being_caught_in_the_markers(
     page.wait_for_timeout(1500)  # the popup may pan the map into view: the marker keeps focus
     expect(page.locator(".leaflet-popup")).to_be_visible()
     assert page.evaluate("document.activeElement.classList.contains('leaflet-marker-icon')")
+    # Closing the popup from its close button gives the focus back to the marker, not the page.
+    page.locator(".leaflet-popup-close-button").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(".leaflet-popup")).to_have_count(0)
+    page.wait_for_timeout(100)
+    assert page.evaluate("document.activeElement.classList.contains('leaflet-marker-icon')")
 
 
 def test_the_legend_is_on_the_map_and_the_pages_pass_axe(

@@ -232,6 +232,28 @@
     });
   }
 
+  // A popup closed from the keyboard (its close button, Escape) gives the focus back to its marker
+  // instead of the page; a marker kept for its popup across a reload that no longer answers the
+  // view goes once the popup closes.
+  var latest = {};
+  map.on("popupclose", function (event) {
+    var m = event.popup && event.popup._source;
+    if (!m || !marks.hasLayer(m)) return;
+    var box = event.popup.getElement();
+    setTimeout(function () {
+      var node = m.getElement();
+      var active = document.activeElement;
+      // The popup fades out before it goes: focus still in it is about to be lost.
+      var lost = !active || active === document.body || (box && box.contains(active));
+      if (!latest[m.csKey] && !(node && node === document.activeElement)) {
+        marks.removeLayer(m);
+        rove();
+      } else if (lost && node) {
+        node.focus({ preventScroll: true });
+      }
+    }, 0);
+  });
+
   var pending = null;
   function refresh() {
     var b = map.getBounds();
@@ -249,7 +271,11 @@
         var data = res.body;
         var keep = inUse();
         marks.eachLayer(function (m) { if (m !== keep) marks.removeLayer(m); });
-        function add(key, make) { if (!keep || keep.csKey !== key) marks.addLayer(make()); }
+        latest = {};
+        function add(key, make) {
+          latest[key] = true;
+          if (!keep || keep.csKey !== key) marks.addLayer(make());
+        }
         if (data.kind === "points") {
           pointGroups(data.points).forEach(function (g) { add(g.key, function () { return point(g.group, g.key); }); });
           say(data.in_view.toLocaleString("en-US") + " cases in view, listed below the map.");
