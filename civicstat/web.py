@@ -190,6 +190,10 @@ def _not_modified(request: HttpRequest, entry: _Entry | None, etag: str) -> Http
     if not_modified is not None:
         weak = "W/" in request.headers.get("If-None-Match", "")
         not_modified["ETag"] = f'{"W/" if weak else ""}"{etag}"'
+        # A browser takes a 304's Content-Security-Policy as the page's new one: an embed answered
+        # 304 with the site's frame-ancestors 'none' was refused by every host page reloaded.
+        for name, value in entry.attributes if entry is not None else ():
+            setattr(not_modified, name, value)
     return not_modified
 
 

@@ -3,14 +3,17 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from civicstat.cases.models import Case, StatusGroup, StatusMapping
 from civicstat.cases.query import CaseFilter, attach_status_labels, cases
 from civicstat.cases.stats import layer_totals
+from civicstat.maps.views import with_tiles
 from civicstat.web import cached_by_data_version
 
 
@@ -31,8 +34,24 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
+def case_map(case: Case) -> dict[str, Any] | None:
+    """What the small map on a case's page draws: the public point only (for a sensitive layer,
+    the centre of its cell, `civicstat.cases.sensitive`), never the stored exact place."""
+    if case.public_lat is None or case.public_lon is None:
+        return None
+    return {
+        "lat": case.public_lat,
+        "lon": case.public_lon,
+        "generalised": case.layer.sensitive,
+        "tiles": settings.MAP_TILE_URL,
+        "attribution": settings.MAP_TILE_ATTRIBUTION,
+        "areas_url": reverse("map-areas"),
+    }
+
+
 @require_GET
 @cached_by_data_version
+@with_tiles
 def case_detail(request: HttpRequest, layer: str, external_id: str) -> HttpResponse:
     case = get_object_or_404(
         cases(CaseFilter()).select_related("layer", "service", "department"),
@@ -48,7 +67,13 @@ def case_detail(request: HttpRequest, layer: str, external_id: str) -> HttpRespo
     return render(
         request,
         "cases/case_detail.html",
-        {"case": case, "events": events, "areas": case.areas.all(), **case_timing(case)},
+        {
+            "case": case,
+            "events": events,
+            "areas": case.areas.all(),
+            "case_map": case_map(case),
+            **case_timing(case),
+        },
     )
 
 

@@ -22,6 +22,7 @@ import h3.api.basic_int as h3int
 from django.conf import settings
 from django.db import connection
 from django.db.models import Exists, ExpressionWrapper, F, FloatField, OuterRef, QuerySet
+from django.utils import dateformat, timezone
 
 from civicstat.cases.models import Area, Case, CaseArea
 from civicstat.cases.query import CaseFilter, cases, dimension_ids
@@ -346,7 +347,10 @@ def points(f: CaseFilter, limit: int, *, cells: list[int] | None = None) -> list
             "status": r["status_group"],
             "title": r["service__name"] or r["layer__noun"].capitalize(),
             "address": "" if r["layer__sensitive"] else r["address"],
-            "opened": r["requested_at"].date().isoformat(),
+            # In the city's time zone (TIME_ZONE), as every page shows it: a case opened at 9 pm
+            # in Kansas City is on the next day in UTC.
+            "opened": (opened := timezone.localtime(r["requested_at"])).date().isoformat(),
+            "opened_text": dateformat.format(opened, "M j, Y, g:i a"),
         }
         for r in rows
     ]

@@ -10,6 +10,7 @@ another state) do not zoom the map out to a continent.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import h3.api.basic_int as h3int
@@ -18,8 +19,14 @@ from django.core.cache import cache
 
 from civicstat.cases.areas import has_outline
 from civicstat.cases.models import Area
+from civicstat.cases.query import CaseFilter
 from civicstat.cases.services import data_version
-from civicstat.maps.clusters import geometry_bounds
+from civicstat.maps.clusters import (
+    clusters_from_cases,
+    clusters_from_rollup,
+    geometry_bounds,
+    rollup_can_answer,
+)
 from civicstat.maps.models import MapCellTotal
 
 Bounds = tuple[float, float, float, float]  # west, south, east, north
@@ -72,6 +79,11 @@ def cases_extent() -> Bounds | None:
         for sum_lat, sum_lon, count in MapCellTotal.objects.filter(res=_RES, count__gt=0)
         .order_by().values_list("sum_lat", "sum_lon", "count")
     ]  # fmt: skip
+    return _extent(rows)
+
+
+def _extent(rows: list[tuple[float, float, int]]) -> Bounds | None:
+    """The fenced extent of cells given as (mean lat, mean lon, cases)."""
     if not rows:
         return None
     south, north = _fenced([(lat, n) for lat, _, n in rows])
@@ -102,5 +114,32 @@ def map_start() -> dict[str, Any]:
                     "source": source,
                 }
                 break
+        cache.set(key, found, 3600)
+    return found
+
+
+def filter_start(f: CaseFilter, query: str) -> dict[str, Any]:
+    """The first view of a map of the cases `f` selects (an embed of one department's or one
+    area's cases): the extent of those cases, from the same per-cell clusters the map draws at
+    resolution 7 (summed from the cell rollup when its filters allow, else grouped from the cases
+    by their stored cell), never the whole city when the filter holds a corner of it. No filter,
+    or no located case, opens where every map opens (`map_start`)."""
+    if not query:
+        return map_start()
+    key = f"map-start:{data_version()}:{query}"
+    found: dict[str, Any] | None = cache.get(key)
+    if found is None:
+        world = replace(f, bbox=(-180.0, -90.0, 180.0, 90.0))
+        answer = clusters_from_rollup if rollup_can_answer(f) else clusters_from_cases
+        bounds = _extent([(c.lat, c.lon, c.count) for c in answer(world, _RES)])
+        if bounds is None:
+            found = map_start()
+        else:
+            west, south, east, north = bounds
+            found = {
+                "bounds": [[south, west], [north, east]],
+                "center": [(south + north) / 2, (west + east) / 2],
+                "source": "filter",
+            }
         cache.set(key, found, 3600)
     return found

@@ -36,7 +36,7 @@ from civicstat.maps.filters import (
     selected,
 )
 from civicstat.maps.outlines import simplified
-from civicstat.maps.start import map_start
+from civicstat.maps.start import filter_start, map_start
 from civicstat.places.geocoder import places_find
 from civicstat.readlimits import throttled, time_limited
 from civicstat.web import cached_by_data_version, embeddable
@@ -104,16 +104,21 @@ def basemap_config() -> dict[str, Any] | None:
     return {**built, "url": reverse("map-basemap", args=[built["version"], "x"])[:-1]}
 
 
-def _map_config(request: HttpRequest, *, embed: bool = False) -> dict[str, Any]:
+def _map_config(
+    request: HttpRequest, *, embed: bool = False, f: CaseFilter | None = None
+) -> dict[str, Any]:
+    query = filter_query(request.GET)
     return {
         "basemap": basemap_config(),
         "view_url": reverse("map-view"),
         "places_url": reverse("map-places"),
-        "query": filter_query(request.GET),
+        "query": query,
         "tiles": settings.MAP_TILE_URL,
         "attribution": settings.MAP_TILE_ATTRIBUTION,
         "areas_url": reverse("map-areas"),
-        "start": map_start(),
+        # An embed opens on its own filter's cases; the full map keeps the city's view (and its
+        # shared links' places).
+        "start": filter_start(f, query) if embed and f is not None else map_start(),
         "embed": embed,
         "list_url": reverse("map-list"),
     }
@@ -291,7 +296,9 @@ def embed_new(request: HttpRequest) -> HttpResponse:
     except FilterError as error:
         return bad_request(request, error)
     query = filter_query(request.GET, drop=("bbox",), list="1" if request.GET.get("list") else "")
-    base = f"{settings.SITE_URL}{reverse('embed-map')}"
+    # The address this page was asked for (as the measure pages' snippets do): a snippet copied
+    # from a staging or renamed site names that site, not a SITE_URL set for emails.
+    base = request.build_absolute_uri(reverse("embed-map"))
     preview = reverse("embed-map") + (f"?{query}" if query else "")
     return render(request, "maps/embed_new.html", {
         "choices": choices(), "selected": selected(request.GET), "day_choices": DAY_CHOICES,
@@ -316,9 +323,9 @@ def embed_map(request: HttpRequest) -> HttpResponse:
     query = filter_query(request.GET)
     count = match_count(f)
     return render(request, "maps/embed.html", {
-        "config": _map_config(request, embed=True), "count": count,
+        "config": _map_config(request, embed=True, f=f), "count": count,
         "quiet": quiet_window(request.GET, f, count),
         "rows": _page_of(f, "-opened", 1)[:10] if request.GET.get("list") else [],
-        "full_map": f"{settings.SITE_URL}{reverse('map')}" + (f"?{query}" if query else ""),
+        "full_map": request.build_absolute_uri(reverse("map")) + (f"?{query}" if query else ""),
         "generalised": _generalised_layers(f),
     })  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.db.models import Count, Sum
+from django.utils import dateformat, timezone
 
 from civicstat.cases.models import Case, Department, Service
 from civicstat.cases.query import CaseFilter
@@ -136,8 +137,13 @@ def test_a_small_viewport_answers_with_points_and_no_contact_details(client, imp
         "title",
         "address",
         "opened",
+        "opened_text",
         "url",
     }
+    # The day and time in the city's time zone, as the case's page gives them (not UTC's).
+    local = timezone.localtime(case.requested_at)
+    assert point["opened"] == local.date().isoformat()
+    assert point["opened_text"] == dateformat.format(local, "M j, Y, g:i a")
 
 
 def test_private_services_never_reach_the_map(client, imported):

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from django.core.cache import caches
 from django.db.models import Count
 
 from civicstat.cases.models import Case, CaseContact, Department, Service
@@ -237,3 +238,48 @@ def test_long_request_type_names_wrap_instead_of_being_cut():
     spec = charts.opened_resolved([], "Service")
     assert spec["config"]["axisY"]["labelLimit"] == 0  # no "…" cut-off
     assert spec["autosize"] == {"type": "fit-x", "contains": "padding"}  # labels inside its width
+
+def test_an_embed_answered_not_modified_may_still_be_framed(client, imported):
+    # A browser takes the 304's policy as the page's: a host page reloaded showed a refused frame.
+    for path in ("/embed/map?status=open", "/embed/map"):
+        first = client.get(path)
+        again = client.get(path, headers={"if-none-match": first["ETag"]})
+        assert again.status_code == 304
+        assert "frame-ancestors *" in again["Content-Security-Policy"], path
+        assert "X-Frame-Options" not in again, path
+
+
+def test_the_embed_builder_and_the_embed_name_the_address_they_were_asked_at(client, imported):
+    page = client.get("/embed/new", HTTP_HOST="localhost").content.decode()
+    assert 'src="http://localhost/embed/map' in page.replace("&quot;", '"')
+    embed = client.get("/embed/map", HTTP_HOST="localhost").content.decode()
+    assert 'href="http://localhost/map"' in embed
+
+
+def test_a_filtered_embed_opens_on_its_cases_not_the_whole_city(client, imported):
+    def start(path: str) -> list[list[float]]:
+        page = client.get(path).content.decode()
+        found = re.search(r'<script id="map-config" type="application/json">(.*?)</script>', page)
+        assert found is not None
+        bounds: list[list[float]] = json.loads(found.group(1))["start"]["bounds"]
+        return bounds
+
+    city = start("/embed/map")
+    dept = Department.objects.annotate(n=Count("cases")).filter(n__gt=0).order_by("n").first()
+    assert dept is not None
+    located = Case.objects.filter(department=dept, h3_cell__isnull=False)
+    (south, west), (north, east) = start(f"/embed/map?department={dept.slug}")
+    # Its cases are inside, and the view is smaller than the city's.
+    assert all(south <= c.public_lat <= north and west <= c.public_lon <= east for c in located)
+    assert (north - south) * (east - west) < (city[1][0] - city[0][0]) * (city[1][1] - city[0][1])
+
+
+def test_a_case_page_maps_its_public_point_or_says_it_has_none(client, imported):
+    case = Case.objects.filter(public_lat__isnull=False).first()
+    assert case is not None
+    page = client.get(case.get_absolute_url()).content.decode()
+    assert 'id="case-map"' in page and f'"lat": {case.public_lat}' in page
+    Case.objects.filter(pk=case.pk).update(public_lat=None, public_lon=None, lat=None, lon=None)
+    caches["responses"].clear()  # an update() outside ingest does not move the data version
+    page = client.get(case.get_absolute_url()).content.decode()
+    assert 'id="case-map"' not in page and "No location" in page
