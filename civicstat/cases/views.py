@@ -37,9 +37,12 @@ def home(request: HttpRequest) -> HttpResponse:
 def case_map(case: Case) -> dict[str, Any] | None:
     """What the small map on a case's page draws: the public point only (for a sensitive layer,
     the centre of its cell, `civicstat.cases.sensitive`), never the stored exact place."""
+    from civicstat.maps.views import basemap_config  # the maps app reads this app's models
+
     if case.public_lat is None or case.public_lon is None:
         return None
     return {
+        "basemap": basemap_config(),
         "lat": case.public_lat,
         "lon": case.public_lon,
         "generalised": case.layer.sensitive,

@@ -139,3 +139,14 @@ def test_every_mark_colour_contrasts_with_the_page(name: str, vision: Matrix) ->
     background = _simulate(_linear(palette.BACKGROUND), vision)
     colour = _simulate(_linear(palette.MARKS[name]), vision)
     assert contrast(colour, background) >= MIN_CONTRAST, name
+
+
+def test_the_maps_open_and_closed_pins_use_the_charts_pair() -> None:
+    """The map's pins and legend swatches are drawn by CSS, which cannot import the palette: the
+    same colours must be written there, or the map goes back to a pair some readers can't tell
+    apart."""
+    from pathlib import Path
+
+    css = (Path(__file__).parents[2] / "static" / "civicstat" / "maps.css").read_text()
+    assert f".swatch.open, .pin.open {{ background: {palette.OPENED}; }}" in css
+    assert f".swatch.closed, .pin.closed {{ background: {palette.RESOLVED}; }}" in css
