@@ -78,3 +78,32 @@ def test_an_alert_is_set_up_by_an_address_typed_as_people_write_it(
     expect(page.get_by_role("heading", level=1)).to_have_text("Check your email")
     sub = Subscription.objects.get()
     assert (sub.lat, sub.lon) == (kc_addresses.lat, kc_addresses.lon)
+
+
+@pytest.mark.parametrize("width", ["desktop", "phone"])
+def test_the_embed_builder_opens_the_embedded_map_on_an_address(
+    page: Page, live_server: Any, kc_addresses: AddressPoint, width: str,
+    screenshot: Callable[[Page, str], Any],
+) -> None:  # fmt: skip
+    page.set_default_timeout(30_000)
+    if width == "phone":
+        page.set_viewport_size(PHONE)
+    page.goto(live_server.url + "/embed/new")
+    page.get_by_label("An address, street, ZIP code or neighborhood").fill("1010 agnes")
+    page.locator(".embed-place").get_by_role("button", name="Find", exact=True).click()
+    page.get_by_role("button", name="1010 Agnes Ave (address)").click()
+    expect(page.locator(".embed-place-chosen")).to_contain_text("The map opens on 1010 Agnes Ave")
+    hash_ = f"#17/{kc_addresses.lat:.5f}/{kc_addresses.lon:.5f}"
+    assert page.locator("#snippet").input_value().split('"')[1].endswith(hash_)
+    preview = page.frame_locator("#embed-preview")
+    expect(preview.locator("#map")).to_be_visible()
+    centre = (
+        page.frame_locator("#embed-preview")
+        .locator("#map")
+        .evaluate("el => el.civicstatMap.getCenter()")
+    )
+    assert abs(centre["lat"] - kc_addresses.lat) < 1e-4
+    assert abs(centre["lng"] - kc_addresses.lon) < 1e-4
+    screenshot(page, f"embed-builder-place-{width}")
+    page.get_by_role("button", name="Open on the filtered cases instead").click()
+    assert "#" not in page.locator("#snippet").input_value()
