@@ -9,6 +9,7 @@ another state) do not zoom the map out to a continent.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import replace
 from typing import Any
@@ -126,7 +127,9 @@ def filter_start(f: CaseFilter, query: str) -> dict[str, Any]:
     or no located case, opens where every map opens (`map_start`)."""
     if not query:
         return map_start()
-    key = f"map-start:{data_version()}:{query}"
+    # The query is the client's (any length, any characters): hashed, so the key suits any cache.
+    digest = hashlib.sha256(query.encode()).hexdigest()[:32]
+    key = f"map-start:{data_version()}:{digest}"
     found: dict[str, Any] | None = cache.get(key)
     if found is None:
         world = replace(f, bbox=(-180.0, -90.0, 180.0, 90.0))
