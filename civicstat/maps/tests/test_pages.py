@@ -239,6 +239,7 @@ def test_long_request_type_names_wrap_instead_of_being_cut():
     assert spec["config"]["axisY"]["labelLimit"] == 0  # no "…" cut-off
     assert spec["autosize"] == {"type": "fit-x", "contains": "padding"}  # labels inside its width
 
+
 def test_an_embed_answered_not_modified_may_still_be_framed(client, imported):
     # A browser takes the 304's policy as the page's: a host page reloaded showed a refused frame.
     for path in ("/embed/map?status=open", "/embed/map"):
