@@ -162,6 +162,19 @@ def _new_page(browser: Browser, *, bypass_csp: bool = False) -> Iterator[Page]:
     assert not problems, "The page reported problems:\n" + "\n".join(problems)
 
 
+@pytest.fixture(autouse=True)
+def _no_sqlite_progress_handler(_test_settings: None, settings: Any) -> None:
+    """No statement time limit for the live server's reads. On SQLite the limit is a progress
+    handler, a Python callback that SQLite calls while it runs a statement; here the test and the
+    live server's request threads share pytest-django's in-memory database through SQLite's shared
+    cache. A CI run stalled with a request thread and the test's thread both waiting on locks
+    (futex waits, no CPU) inside a map read that had the handler installed: most likely one held
+    the shared cache's mutex while its callback waited for the GIL, and the other the reverse.
+    Production SQLite is a file with a connection per thread and no shared cache. The limit itself
+    is tested through the test client (civicstat/maps/tests/test_expensive_reads.py)."""
+    settings.PUBLIC_QUERY_TIMEOUT_MS = 0
+
+
 @pytest.fixture
 def page(browser: Browser, live_server: Any) -> Iterator[Page]:
     """A page in a fresh browser context (no cookies or cache) at desktop size, with the live
